@@ -1,0 +1,45 @@
+# Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install -q --disable-pip-version-check -c constraints/test.txt
+SECONDS_RUN ?= 3
+
+.PHONY: run test bench lint docs clean
+
+$(VENV)/.base: pyproject.toml constraints/test.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PIP) -e ".[test]"
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.test
+	touch $@
+
+## run: install and run the default example system for a few seconds, then exit.
+run: $(VENV)/.base
+	$(PY) -m examples.default --seconds $(SECONDS_RUN)
+
+## test: the whole suite; fails if anything fails or no test ran.
+test: $(VENV)/.test
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## bench: tables of per-call cost and import cost (numbers, not assertions).
+bench: $(VENV)/.bench
+	$(PY) -m benchmarks.run
+
+lint: $(VENV)/.test
+	$(PY) -m pip install -q ruff
+	$(VENV)/bin/ruff check ezmsg_sigproc_units examples tests benchmarks
+
+docs: $(VENV)/.test
+	$(PY) -m pip install -q -c constraints/test.txt -e ".[docs]"
+	$(PY) -m benchmarks.backend_table --write docs/backends.md
+	$(VENV)/bin/sphinx-build -q -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info docs/_build .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

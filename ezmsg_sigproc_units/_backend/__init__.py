@@ -1,0 +1,62 @@
+"""The only layer that knows backend libraries by name.
+
+Everything above it (kernels, processors) asks this package for the namespace and device of
+its data, creates arrays through it (always with dtype and device), and moves data to or from
+the host only through ``to_host``/``from_host``.
+"""
+
+from .creation import arange, asarray, empty, eye, full, ones, scalar, zeros
+from .dtypes import (
+    default_float,
+    dtype_from_name,
+    dtype_name,
+    float_dtype_for,
+    is_complex_dtype,
+    is_float_dtype,
+    supports_float64,
+)
+from .host import from_host, materialize, to_host
+from .namespace import (
+    array_namespace,
+    backend_name,
+    device_of,
+    is_numpy_namespace,
+    namespace_and_device,
+)
+from .native import native, native_kernels, register_native
+from .random import DeviceRNG
+from .registry import BACKENDS, check_backend_name, installed_backends, resolve
+
+__all__ = [
+    "BACKENDS",
+    "DeviceRNG",
+    "arange",
+    "array_namespace",
+    "asarray",
+    "backend_name",
+    "check_backend_name",
+    "default_float",
+    "device_of",
+    "dtype_from_name",
+    "dtype_name",
+    "empty",
+    "eye",
+    "float_dtype_for",
+    "from_host",
+    "full",
+    "installed_backends",
+    "is_complex_dtype",
+    "is_float_dtype",
+    "is_numpy_namespace",
+    "materialize",
+    "namespace_and_device",
+    "native",
+    "native_kernels",
+    "ones",
+    "register_native",
+    "resolve",
+    "scalar",
+    "supports_float64",
+    "to_host",
+    "zeros",
+]

@@ -1,0 +1,1 @@
+"""Elementwise math processors: abs, clip, log, scale, invert, difference, add, pow, anscombe."""
