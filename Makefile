@@ -37,7 +37,7 @@ lint: $(VENV)/.test
 
 docs: $(VENV)/.test
 	$(PY) -m pip install -q -c constraints/test.txt -e ".[docs]"
-	$(PY) -m benchmarks.backend_table --write docs/backends.md
+	$(PY) -m ezmsg_sigproc_units.testing.catalog --write docs/backends.md --write README.md
 	$(VENV)/bin/sphinx-build -q -b html docs docs/_build/html
 
 clean:

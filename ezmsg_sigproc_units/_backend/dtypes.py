@@ -68,4 +68,6 @@ def dtype_from_name(xp: Any, name: str | None) -> Any:
 
 def dtype_name(dtype: Any) -> str:
     """Backend-independent name of a dtype, e.g. ``"float32"``."""
+    if isinstance(dtype, type):  # numpy/JAX scalar types such as numpy.float64
+        return dtype.__name__.lower()
     return str(dtype).rsplit(".", 1)[-1].lower()

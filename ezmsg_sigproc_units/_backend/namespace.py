@@ -7,6 +7,7 @@ without asking the library.
 
 from __future__ import annotations
 
+import copyreg
 import types
 from typing import Any
 
@@ -49,6 +50,8 @@ def _lookup(x: Any) -> tuple[Any, str]:
             ) from exc
         hit = (xp, _backend_of_module(xp.__name__))
         _NS_BY_TYPE[t] = hit
+        if hit[1] == "mlx":
+            _register_mlx_pickle(t)
     return hit
 
 
@@ -104,3 +107,23 @@ def namespace_and_device(x: Any) -> tuple[Any, Any]:
 
 def is_numpy_namespace(xp: Any) -> bool:
     return backend_name(xp) == "numpy"
+
+
+def _rebuild_mlx(host: np.ndarray, dtype: str) -> Any:
+    import mlx.core as mx
+
+    return mx.array(host, dtype=getattr(mx, dtype))
+
+
+def _reduce_mlx(a: Any) -> tuple:
+    import mlx.core as mx
+
+    dtype = str(a.dtype).rsplit(".", 1)[-1]
+    host = np.array(a.astype(mx.float32) if dtype == "bfloat16" else a)
+    return _rebuild_mlx, (host, dtype)
+
+
+def _register_mlx_pickle(array_type: type) -> None:
+    """MLX 0.32 unpickles float64 arrays as float32; pickle through NumPy with the dtype
+    name instead, so processor state keeps its precision."""
+    copyreg.pickle(array_type, _reduce_mlx)

@@ -75,13 +75,17 @@ class DeviceRNG:
         if self.backend == "torch":
             state["_gen"] = self._gen.get_state()
         state["xp"] = None
+        # Device objects of JAX and MLX do not pickle: keep the short name instead.
+        from .registry import short_device_name
+
+        state["device"] = None if self.backend in ("numpy", "mlx") else short_device_name(self.device)
         return state
 
     def __setstate__(self, state: dict) -> None:
         from .registry import resolve
 
         self.__dict__.update(state)
-        self.xp = resolve(self.backend)[0]
+        self.xp, self.device = resolve(self.backend, state["device"])
         if self.backend == "torch":
             import torch
 

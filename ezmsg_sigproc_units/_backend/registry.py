@@ -90,7 +90,7 @@ def resolve(name: str, device: Any = None) -> tuple[Any, Any]:
     avail = _devices(name, xp)
     wanted = str(device)
     for dev in avail:
-        short = _short(dev)
+        short = short_device_name(dev)
         if wanted in (str(dev), repr(dev), short) or short == f"{wanted}:0":
             if name == "torch":
                 import torch
@@ -99,11 +99,11 @@ def resolve(name: str, device: Any = None) -> tuple[Any, Any]:
             return xp, dev
     raise ValueError(
         f"device: {device!r} is not available for backend {name!r}; available: "
-        f"{', '.join(_short(d) for d in avail)}"
+        f"{', '.join(short_device_name(d) for d in avail)}"
     )
 
 
-def _short(dev: Any) -> str:
+def short_device_name(dev: Any) -> str:
     """``Device('device1')`` -> ``device1``; ``Device(cpu, 0)`` -> ``cpu``; else ``str``."""
     text = str(dev)
     if text.startswith("array_api_strict.Device("):

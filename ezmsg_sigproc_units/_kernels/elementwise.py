@@ -82,6 +82,8 @@ def power(xp: Any, x: Any, exponent: float) -> Any:
     x = as_float(xp, x)
     if exponent == 2.0:
         return x * x
+    if exponent == 0.5:  # JAX and MLX give pow(-inf, 0.5) = +inf; sqrt is NaN everywhere
+        return xp.sqrt(x)
     return xp.pow(x, exponent)
 
 
@@ -109,4 +111,5 @@ def inverse_anscombe(xp: Any, y: Any, method: str) -> Any:
     inv = 1.0 / y
     inv2 = inv * inv
     out = 0.25 * y * y + (0.25 * _S32) * inv - 1.375 * inv2 + (0.625 * _S32) * inv2 * inv - 0.125
-    return xp.maximum(out, 0.0)
+    # Below anscombe(0) = sqrt(3/2) the closed form is meaningless (it diverges at 0): 0 there.
+    return xp.where(y < _S32, 0.0, xp.maximum(out, 0.0))

@@ -1,0 +1,132 @@
+"""Cartesian <-> polar coordinate conversion of 2-component data, and the array functions
+behind it (any backend's arrays; the namespace comes from the inputs)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import ezmsg.core as ez
+import numpy as np
+from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc.util.streamdim import resolve_feature_dim
+from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
+
+from ._backend import array_namespace
+from ._kernels import coordinates
+from ._messages import axis_index, replace_data, replace_fields
+
+
+def polar2z(r: Any, theta: Any) -> Any:
+    """Complex ``r * exp(i theta)`` (complex64 for float32 input, complex128 for float64)."""
+    return coordinates.polar2z(array_namespace(r, theta), r, theta)
+
+
+def z2polar(z: Any) -> tuple[Any, Any]:
+    """``(|z|, angle(z))`` of complex ``z``; angle in ``(-pi, pi]``."""
+    return coordinates.z2polar(array_namespace(z), z)
+
+
+def cart2z(x: Any, y: Any) -> Any:
+    """Complex ``x + i y``."""
+    return coordinates.cart2z(array_namespace(x, y), x, y)
+
+
+def z2cart(z: Any) -> tuple[Any, Any]:
+    """``(real(z), imag(z))``."""
+    return coordinates.z2cart(array_namespace(z), z)
+
+
+def cart2pol(x: Any, y: Any) -> tuple[Any, Any]:
+    """``(r, theta)``: ``r = hypot(x, y)``, ``theta = atan2(y, x)`` in ``(-pi, pi]``."""
+    return coordinates.cart2pol(array_namespace(x, y), x, y)
+
+
+def pol2cart(r: Any, theta: Any) -> tuple[Any, Any]:
+    """``(r cos theta, r sin theta)``."""
+    return coordinates.pol2cart(array_namespace(r, theta), r, theta)
+
+
+class CoordinateMode(str, Enum):
+    """Direction of the conversion."""
+
+    CART2POL = "cart2pol"
+    """(x, y) -> (r, theta)."""
+
+    POL2CART = "pol2cart"
+    """(r, theta) -> (x, y)."""
+
+
+_LABELS = {CoordinateMode.CART2POL: ("r", "theta"), CoordinateMode.POL2CART: ("x", "y")}
+
+
+class CoordinateSpacesSettings(ez.Settings):
+    mode: CoordinateMode = CoordinateMode.CART2POL
+    """``CART2POL`` (default): components (x, y) become (r, theta), theta in radians in
+    ``(-pi, pi]``. ``POL2CART``: (r, theta) become (x, y). The plain strings work too."""
+
+    axis: str | None = None
+    """Dim holding the two components (must have length 2). None (default): the last dim that
+    is not the message's declared ``stream_dim`` (the last dim when none is declared)."""
+
+    def __post_init__(self) -> None:
+        try:
+            CoordinateMode(self.mode)
+        except ValueError:
+            raise ValueError(
+                f"mode: must be one of {[m.value for m in CoordinateMode]}, got {self.mode!r}"
+            ) from None
+        if self.axis is not None and (not isinstance(self.axis, str) or not self.axis):
+            raise ValueError(f"axis: must be a dim name or None, got {self.axis!r}")
+
+
+class CoordinateSpacesTransformer(
+    BaseTransformer[CoordinateSpacesSettings, AxisArray, AxisArray]
+):
+    """Convert the two components along ``axis``; the output keeps the input's dims and shape.
+    A CoordinateAxis on the component dim is relabelled ("r", "theta") or ("x", "y").
+    Integer input is computed in float."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Relabelled component axes, built once and reused so downstream hashes can match
+        # them by identity: (mode, dims, unit) -> CoordinateAxis.
+        self._label_axes: dict[tuple, CoordinateAxis] = {}
+
+    def _labels(self, mode: CoordinateMode, ax: CoordinateAxis) -> CoordinateAxis:
+        key = (mode, tuple(ax.dims), ax.unit)
+        out = self._label_axes.get(key)
+        if out is None:
+            out = CoordinateAxis(data=np.array(_LABELS[mode]), dims=list(ax.dims), unit=ax.unit)
+            self._label_axes[key] = out
+        return out
+
+    def _process(self, message: AxisArray) -> AxisArray:
+        s = self.settings
+        axis = s.axis if s.axis is not None else resolve_feature_dim(message)
+        ix = axis_index(message, axis)
+        n = message.data.shape[ix]
+        if n != 2:
+            raise ValueError(
+                f"axis: dim {axis!r} must hold the 2 coordinate components, but has length {n}"
+            )
+        xp = array_namespace(message.data)
+        mode = CoordinateMode(s.mode)
+        if mode is CoordinateMode.CART2POL:
+            data = coordinates.cart2pol_along(xp, message.data, ix)
+        else:
+            data = coordinates.pol2cart_along(xp, message.data, ix)
+        ax = message.axes.get(axis)
+        if isinstance(ax, CoordinateAxis):
+            axes = dict(message.axes)
+            axes[axis] = self._labels(mode, ax)
+            return replace_fields(message, data=data, axes=axes)
+        return replace_data(message, data)
+
+
+class CoordinateSpaces(
+    BaseTransformerUnit[
+        CoordinateSpacesSettings, AxisArray, AxisArray, CoordinateSpacesTransformer
+    ]
+):
+    SETTINGS = CoordinateSpacesSettings

@@ -1,0 +1,44 @@
+"""Multiply every sample by a constant."""
+
+from __future__ import annotations
+
+import math
+
+import ezmsg.core as ez
+from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.util.messages.axisarray import AxisArray
+
+from .._backend import array_namespace
+from .._kernels import elementwise
+from .._messages import replace_data
+
+
+def check_real(name: str, value: object) -> None:
+    """``ValueError`` naming the field unless ``value`` is a real, non-NaN number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"{name}: must be a real number (not NaN), got {value!r}")
+
+
+class ScaleSettings(ez.Settings):
+    scale: float = 1.0
+    """Factor every sample is multiplied by (unitless). Default 1.0."""
+
+    def __post_init__(self) -> None:
+        check_real("scale", self.scale)
+
+
+class ScaleTransformer(BaseTransformer[ScaleSettings, AxisArray, AxisArray]):
+    """``x * scale`` in the input's namespace, device and float dtype."""
+
+    def _process(self, message: AxisArray) -> AxisArray:
+        xp = array_namespace(message.data)
+        return replace_data(message, elementwise.scale(xp, message.data, self.settings.scale))
+
+
+class Scale(BaseTransformerUnit[ScaleSettings, AxisArray, AxisArray, ScaleTransformer]):
+    SETTINGS = ScaleSettings
+
+
+def scale(scale: float = 1.0) -> ScaleTransformer:
+    """A ``ScaleTransformer`` multiplying samples by ``scale``."""
+    return ScaleTransformer(ScaleSettings(scale=scale))
