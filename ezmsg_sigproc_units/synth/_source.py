@@ -1,0 +1,62 @@
+"""What every clock-driven source shares: validation of the sampling and placement settings,
+resolving ``(xp, device, dtype)`` once, and the channel axis.
+
+Host metadata only; no sample data is touched here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from ezmsg.util.messages.axisarray import CoordinateAxis
+
+from .. import _backend
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def check_real(name: str, value: Any, *, minimum: float | None = None) -> None:
+    """``ValueError`` naming the field unless ``value`` is a finite real number >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}: must be a finite real number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {value!r}")
+
+
+def check_count(name: str, value: Any) -> None:
+    """``ValueError`` naming the field unless ``value`` is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: must be an integer >= 1, got {value!r}")
+
+
+def check_source_settings(s: Any) -> None:
+    """Validate the fields every source has: fs, n_time, backend, device, dtype."""
+    check_real("fs", s.fs)
+    if s.fs <= 0:
+        raise ValueError(f"fs: must be > 0 Hz, got {s.fs!r}")
+    if s.n_time is not None:
+        check_count("n_time", s.n_time)
+    _backend.check_backend_name(s.backend)
+    if s.device is not None and not isinstance(s.device, str):
+        raise ValueError(f"device: must be a device name string or None, got {s.device!r}")
+    if s.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"dtype: must be one of {', '.join(FLOAT_DTYPES)}, got {s.dtype!r}")
+
+
+def resolve_target(s: Any) -> tuple[Any, Any, Any]:
+    """``(xp, device, dtype)`` for a source's settings; ``ValueError`` says what is available."""
+    xp, device = _backend.resolve(s.backend, s.device)
+    if s.dtype == "float64" and not _backend.supports_float64(xp, device):
+        raise ValueError(
+            f"dtype: float64 is not available for backend {s.backend!r} on {device} "
+            "(for JAX enable jax_enable_x64); use dtype='float32'"
+        )
+    return xp, device, _backend.dtype_from_name(xp, s.dtype)
+
+
+def channel_axis(n_ch: int) -> CoordinateAxis:
+    """A ``ch`` axis labelled ``ch0 .. ch{n-1}`` (build once per stream and reuse)."""
+    return CoordinateAxis(data=np.array([f"ch{i}" for i in range(n_ch)]), dims=["ch"],
+                          unit="label")
