@@ -7,6 +7,7 @@ the host only through ``to_host``/``from_host``.
 
 from .creation import arange, asarray, empty, eye, full, ones, scalar, zeros
 from .dtypes import (
+    DTYPE_NAMES,
     default_float,
     dtype_from_name,
     dtype_name,
@@ -25,9 +26,14 @@ from .namespace import (
 )
 from .native import native, native_kernels, register_native
 from .random import DeviceRNG
+from .transfer import move, set_mlx_cache_limit, to_device
 from .registry import BACKENDS, check_backend_name, installed_backends, resolve
 
 __all__ = [
+    "DTYPE_NAMES",
+    "move",
+    "set_mlx_cache_limit",
+    "to_device",
     "BACKENDS",
     "DeviceRNG",
     "arange",

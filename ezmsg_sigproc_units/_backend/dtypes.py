@@ -52,7 +52,7 @@ def float_dtype_for(xp: Any, dtype: Any, device: Any = None) -> Any:
     return default_float(xp, device)
 
 
-_NAMES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "int8",
+DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "int8",
           "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
 
 
@@ -61,7 +61,7 @@ def dtype_from_name(xp: Any, name: str | None) -> Any:
     if name is None:
         return None
     key = str(name).rsplit(".", 1)[-1].lower()
-    if key not in _NAMES or not hasattr(xp, key):
+    if key not in DTYPE_NAMES or not hasattr(xp, key):
         raise ValueError(f"dtype: {name!r} is not a dtype of {backend_name(xp)}")
     return getattr(xp, key)
 

@@ -1,0 +1,1 @@
+"""`make bench`: per-call cost tables (numbers to read, never assertions)."""

@@ -1,0 +1,20 @@
+"""Print every benchmark table (Markdown). Run with `make bench`."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from . import imports, transformers
+
+
+def main() -> None:
+    print(f"# ezmsg-sigproc-units benchmarks\n\nmachine: {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
+    print(transformers.run())
+    print(transformers.run_two_input())
+    print(imports.run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Small timing helpers shared by the benchmark tables."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def per_call_us(fn: Callable[[], object], *, min_time: float = 0.02, repeats: int = 15) -> float:
+    """Median over ``repeats`` batches of the mean microseconds per call of ``fn``."""
+    fn()
+    n = 1
+    while True:  # size a batch to take at least min_time
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time:
+            break
+        n *= 2
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - t0) / n * 1e6)
+    return statistics.median(samples)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table; floats with two decimals."""
+    def fmt(v: object) -> str:
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    cells = [[fmt(v) for v in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda vals: "| " + " | ".join(v.ljust(w) for v, w in zip(vals, widths)) + " |"  # noqa: E731
+    out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(out + [line(r) for r in cells])

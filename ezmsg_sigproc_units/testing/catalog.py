@@ -1,0 +1,189 @@
+"""Every processor configuration we claim, run on every backend: the source of the backend
+support table in README.md and docs/backends.md.
+
+A cell says how many of a module's configurations returned output in the input's namespace,
+on its device and in its dtype. ``tests/test_backend_table.py`` runs this on every CPU backend
+and checks that README.md shows exactly the table it produces.
+
+    python -m ezmsg_sigproc_units.testing.catalog            # print the table
+    python -m ezmsg_sigproc_units.testing.catalog --write F  # replace it between markers in F
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from ezmsg.util.messages.axisarray import AxisArray
+
+from .backends import CPU_BACKENDS, Backend
+
+BEGIN = "<!-- backend-table:begin -->"
+END = "<!-- backend-table:end -->"
+
+
+@dataclass(frozen=True)
+class Config:
+    module: str  # public module, e.g. "math.clip"
+    label: str
+    make: Callable[[], Any]  # processor factory (called with the module imported)
+    inputs: Callable[[Backend], tuple] = field(default=lambda b: (_signal(b),))
+    two_input: bool = False
+
+
+def _signal(b: Backend, shape=(20, 8), dims=("time", "ch"), positive: bool = True) -> AxisArray:
+    rng = np.random.default_rng(0)
+    host = rng.random(shape).astype("float32") + (0.5 if positive else -0.5)
+    return AxisArray(b.asarray(host), dims=list(dims),
+                     axes={"time": AxisArray.TimeAxis(fs=100.0),
+                           dims[1]: AxisArray.LinearAxis(gain=1.0, offset=0.0)})
+
+
+def _xy(b: Backend) -> tuple:
+    return (_signal(b, shape=(20, 2), dims=("time", "xy")),)
+
+
+def _p(module: str, cls: str, settings: str | None = None, **kw: Any) -> Callable[[], Any]:
+    def make() -> Any:
+        mod = importlib.import_module(f"ezmsg_sigproc_units.{module}")
+        if settings is None:
+            return getattr(mod, cls)()
+        return getattr(mod, cls)(getattr(mod, settings)(**kw))
+
+    return make
+
+
+def configs() -> list[Config]:
+    c: list[Config] = [
+        Config("math.abs", "abs", _p("math.abs", "AbsTransformer")),
+        Config("math.clip", "clip", _p("math.clip", "ClipTransformer", "ClipSettings", min=0.6,
+                                       max=1.2)),
+        Config("math.log", "log10", _p("math.log", "LogTransformer", "LogSettings")),
+        Config("math.log", "log2 clip_zero", _p("math.log", "LogTransformer", "LogSettings",
+                                                base=2.0, clip_zero=True)),
+        Config("math.scale", "scale", _p("math.scale", "ScaleTransformer", "ScaleSettings",
+                                         scale=3.0)),
+        Config("math.invert", "invert", _p("math.invert", "InvertTransformer")),
+        Config("math.difference", "const", _p("math.difference", "ConstDifferenceTransformer",
+                                              "ConstDifferenceSettings", value=1.0)),
+        Config("math.difference", "two-input", _p("math.difference", "DifferenceProcessor"),
+               inputs=lambda b: (_signal(b), _signal(b)), two_input=True),
+        Config("math.add", "const", _p("math.add", "ConstAddTransformer", "ConstAddSettings",
+                                       value=1.0)),
+        Config("math.add", "two-input", _p("math.add", "AddProcessor"),
+               inputs=lambda b: (_signal(b), _signal(b)), two_input=True),
+        Config("math.pow", "pow", _p("math.pow", "PowTransformer", "PowSettings", exponent=3.0)),
+        Config("math.anscombe", "forward", _p("math.anscombe", "AnscombeTransformer")),
+    ]
+    for method in ("exact", "asymptotic", "algebraic"):
+        c.append(Config("math.anscombe", f"inverse {method}",
+                        _p("math.anscombe", "InverseAnscombeTransformer",
+                           "InverseAnscombeSettings", method=method)))
+    for scale_by_fs in (False, True):
+        c.append(Config("diff", f"scale_by_fs={scale_by_fs}",
+                        _p("diff", "DiffTransformer", "DiffSettings", axis="time",
+                           scale_by_fs=scale_by_fs)))
+    c += [
+        Config("transpose", "swap", _p("transpose", "TransposeTransformer", "TransposeSettings",
+                                       axes=("ch", "time"))),
+        Config("transpose", "identity", _p("transpose", "TransposeTransformer",
+                                           "TransposeSettings", axes=("time", "ch"))),
+        Config("linear", "scalar", _p("linear", "LinearTransformTransformer",
+                                      "LinearTransformSettings", scale=2.0, offset=1.0)),
+        Config("linear", "per-channel", _p("linear", "LinearTransformTransformer",
+                                           "LinearTransformSettings",
+                                           scale=[float(i) for i in range(8)], offset=0.5)),
+    ]
+    for mode in ("cart2pol", "pol2cart"):
+        c.append(Config("coordinatespaces", mode,
+                        _p("coordinatespaces", "CoordinateSpacesTransformer",
+                           "CoordinateSpacesSettings", mode=mode), inputs=_xy))
+    from ..aggregate import AggregationFunction
+
+    for op in AggregationFunction:
+        if op is AggregationFunction.NONE:
+            continue
+        c.append(Config("aggregate", f"full {op.value}",
+                        _p("aggregate", "AggregateTransformer", "AggregateSettings", axis="time",
+                           operation=op)))
+        c.append(Config("aggregate", f"ranged {op.value}",
+                        _p("aggregate", "RangedAggregateTransformer", "RangedAggregateSettings",
+                           axis="ch", bands=[(0.0, 2.0), (3.0, 7.0)], operation=op)))
+    c.append(Config("asarray", "to numpy", _p("asarray", "AsArrayTransformer")))
+    return c
+
+
+def _check(cfg: Config, b: Backend) -> bool:
+    from .._backend import array_namespace, device_of
+
+    inputs = cfg.inputs(b)
+    proc = cfg.make()
+    if cfg.two_input:
+        proc.push_a(inputs[0])
+        proc.push_b(inputs[1])
+        out = proc()
+    else:
+        out = proc(inputs[0])
+    x = inputs[0].data
+    if cfg.module == "asarray":  # a boundary: output lands on numpy by design
+        return type(out.data) is np.ndarray
+    return (array_namespace(out.data) is array_namespace(x)
+            and str(device_of(out.data)) == str(device_of(x))
+            and str(out.data.dtype) == str(x.dtype))
+
+
+def results(backends=CPU_BACKENDS) -> dict[tuple[str, str], dict[Backend, bool]]:
+    """{(module, label): {backend: worked}} for every available backend."""
+    out: dict[tuple[str, str], dict[Backend, bool]] = {}
+    usable = [b for b in backends if b.unavailable_reason() is None]
+    for cfg in configs():
+        row = {}
+        for b in usable:
+            try:
+                row[b] = _check(cfg, b)
+            except Exception:  # noqa: BLE001 - a failure is a cell in the table, not a crash
+                row[b] = False
+        out[(cfg.module, cfg.label)] = row
+    return out
+
+
+def markdown(res: dict[tuple[str, str], dict[Backend, bool]]) -> str:
+    backends = list(next(iter(res.values())).keys())
+    modules: dict[str, list[dict[Backend, bool]]] = {}
+    for (module, _), row in res.items():
+        modules.setdefault(module, []).append(row)
+    lines = ["| module | configs | " + " | ".join(b.value for b in backends) + " |",
+             "|---|---|" + "---|" * len(backends)]
+    for module, rows in modules.items():
+        cells = [f"{sum(r[b] for r in rows)}/{len(rows)}" for b in backends]
+        lines.append(f"| `{module}` | {len(rows)} | " + " | ".join(cells) + " |")
+    total = len(res)
+    all_ok = sum(all(r.values()) for r in res.values())
+    lines.append(f"\n{all_ok} of {total} configurations work on all of: "
+                 + ", ".join(b.value for b in backends) + ".")
+    return "\n".join(lines)
+
+
+def replace_between_markers(text: str, table: str) -> str:
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", type=Path, action="append", default=[],
+                        help="file(s) whose table between the markers is replaced")
+    args = parser.parse_args()
+    table = markdown(results())
+    for path in args.write:
+        path.write_text(replace_between_markers(path.read_text(), table))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
