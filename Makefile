@@ -32,7 +32,7 @@ bench: $(VENV)/.bench
 	$(PY) -m benchmarks.run
 
 lint: $(VENV)/.test
-	$(PY) -m pip install -q ruff
+	$(PY) -m pip install -q "ruff>=0.5"
 	$(VENV)/bin/ruff check ezmsg_sigproc_units examples tests benchmarks
 
 docs: $(VENV)/.test

@@ -12,8 +12,11 @@ SHAPES = [(1, 8), (10, 64), (200, 8)]
 
 def _cases():
     from ezmsg_sigproc_units.aggregate import (
-        AggregateSettings, AggregateTransformer, AggregationFunction,
-        RangedAggregateSettings, RangedAggregateTransformer,
+        AggregateSettings,
+        AggregateTransformer,
+        AggregationFunction,
+        RangedAggregateSettings,
+        RangedAggregateTransformer,
     )
     from ezmsg_sigproc_units.coordinatespaces import CoordinateSpacesTransformer
     from ezmsg_sigproc_units.diff import DiffSettings, DiffTransformer
@@ -23,7 +26,8 @@ def _cases():
     from ezmsg_sigproc_units.math.anscombe import AnscombeTransformer
     from ezmsg_sigproc_units.math.clip import ClipSettings, ClipTransformer
     from ezmsg_sigproc_units.math.difference import (
-        ConstDifferenceSettings, ConstDifferenceTransformer,
+        ConstDifferenceSettings,
+        ConstDifferenceTransformer,
     )
     from ezmsg_sigproc_units.math.invert import InvertTransformer
     from ezmsg_sigproc_units.math.log import LogSettings, LogTransformer

@@ -300,7 +300,7 @@ class RangedAggregateTransformer(
             coords = asarray(xp, st.ax_vec[sel], dtype=fdt, device=dev) if need_coords else None
             st.band_coords.append(coords)
         centers = [st.ax_vec[sel].mean() if sel.size else 0.5 * (lo + hi)
-                   for sel, (lo, hi) in zip(sels, bands)]
+                   for sel, (lo, hi) in zip(sels, bands, strict=False)]
         st.out_axis = CoordinateAxis(np.asarray(centers, dtype=np.float64), [st.axis], unit)
 
     def _band(self, xp: Any, x: Any, i: int) -> Any:

@@ -14,9 +14,15 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
 from ezmsg.util.messages.axisarray import AxisArray
 
-from ._backend import dtype_from_name, installed_backends, materialize, resolve
 from ._backend import DTYPE_NAMES as _DTYPE_NAMES
-from ._backend import move, set_mlx_cache_limit
+from ._backend import (
+    dtype_from_name,
+    installed_backends,
+    materialize,
+    move,
+    resolve,
+    set_mlx_cache_limit,
+)
 from ._messages import replace_data
 
 

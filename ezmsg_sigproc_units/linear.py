@@ -125,7 +125,7 @@ class LinearTransformTransformer(
             bshape[ix] = n
             host = host.reshape(bshape)
         elif host.ndim > len(shape) or any(
-            h not in (1, s) for h, s in zip(host.shape[::-1], shape[::-1])
+            h not in (1, s) for h, s in zip(host.shape[::-1], shape[::-1], strict=False)
         ):
             raise ValueError(
                 f"{name}: shape {host.shape} does not broadcast to the message's shape {shape} "

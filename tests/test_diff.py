@@ -9,7 +9,6 @@ from ezmsg_sigproc_units.testing import (
     assert_chunked_equals_whole,
     assert_close,
     assert_pickle_resumes,
-    split_message,
 )
 
 FS = 50.0

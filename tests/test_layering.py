@@ -71,11 +71,12 @@ def test_import_rules(path: Path) -> None:
     for name, at_top in _imports(path):
         root, internal = _root(name), _internal(name)
         where = f"{path.relative_to(PKG)} imports {name}"
-        assert internal not in ("cli",) and root != "examples", f"{where}: nothing imports cli/examples"
+        assert internal != "cli" and root != "examples", f"{where}: nothing imports cli/examples"
         if layer == "_backend":
             if at_top:
                 assert root in STDLIB | {"numpy", "array_api_compat"} or internal == "_backend", (
-                    f"{where} at module level: _backend imports only stdlib, numpy, array_api_compat"
+                    f"{where} at module level: _backend imports only stdlib, numpy, "
+                    "array_api_compat"
                 )
             else:
                 assert root in STDLIB | {"numpy", "scipy", "array_api_compat"} | BACKEND_LIBS or (

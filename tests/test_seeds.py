@@ -3,10 +3,10 @@ from ``ezmsg.sigproc`` to ``ezmsg_sigproc_units``."""
 
 from __future__ import annotations
 
+import ezmsg.core as ez
 import numpy as np
 from array_api_compat import get_namespace
 from ezmsg.baseproc import BaseTransformer
-import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 from ezmsg.util.messages.util import replace
 

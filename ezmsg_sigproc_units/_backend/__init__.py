@@ -26,8 +26,8 @@ from .namespace import (
 )
 from .native import native, native_kernels, register_native
 from .random import DeviceRNG
-from .transfer import move, set_mlx_cache_limit, to_device
 from .registry import BACKENDS, check_backend_name, installed_backends, resolve
+from .transfer import move, set_mlx_cache_limit, to_device
 
 __all__ = [
     "DTYPE_NAMES",

@@ -8,7 +8,8 @@ their library lazily.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _REGISTRY: dict[tuple[str, str], Callable[..., Any]] = {}
 

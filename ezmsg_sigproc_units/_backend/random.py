@@ -78,7 +78,8 @@ class DeviceRNG:
         # Device objects of JAX and MLX do not pickle: keep the short name instead.
         from .registry import short_device_name
 
-        state["device"] = None if self.backend in ("numpy", "mlx") else short_device_name(self.device)
+        keep = self.backend not in ("numpy", "mlx")
+        state["device"] = short_device_name(self.device) if keep else None
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -23,7 +23,8 @@ Policy:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._backend import backend_name, device_of, full, native, register_native
 from .elementwise import as_float

@@ -22,7 +22,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from .._backend import array_namespace, materialize
 from .._kernels import elementwise
 from .._messages import replace_data
-from .scale import check_real
+from .._validate import check_real
 
 
 class ConstAddSettings(ez.Settings):
@@ -30,7 +30,7 @@ class ConstAddSettings(ez.Settings):
     """Constant added to every sample (in the data's unit). Default 0.0."""
 
     def __post_init__(self) -> None:
-        check_real("value", self.value)
+        check_real("value", self.value, finite=False)
 
 
 class ConstAddTransformer(BaseTransformer[ConstAddSettings, AxisArray, AxisArray]):

@@ -12,8 +12,8 @@ from ezmsg.util.messages.axisarray import AxisArray
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._validate import check_real
 from .add import _PairProcessor, _PairState, _PairUnit
-from .scale import check_real
 
 
 class ConstDifferenceSettings(ez.Settings):
@@ -25,7 +25,7 @@ class ConstDifferenceSettings(ez.Settings):
     is subtracted from the constant (``value - x``). Default True."""
 
     def __post_init__(self) -> None:
-        check_real("value", self.value)
+        check_real("value", self.value, finite=False)
         if type(self.subtrahend) is not bool:
             raise ValueError(f"subtrahend: must be a bool, got {self.subtrahend!r}")
 

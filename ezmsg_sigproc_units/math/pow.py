@@ -9,7 +9,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
-from .scale import check_real
+from .._validate import check_real
 
 
 class PowSettings(ez.Settings):
@@ -18,7 +18,7 @@ class PowSettings(ez.Settings):
     NaN. Default 2.0."""
 
     def __post_init__(self) -> None:
-        check_real("exponent", self.exponent)
+        check_real("exponent", self.exponent, finite=False)
 
 
 class PowTransformer(BaseTransformer[PowSettings, AxisArray, AxisArray]):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import ezmsg.core as ez
 from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
 from ezmsg.util.messages.axisarray import AxisArray
@@ -11,12 +9,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
-
-
-def check_real(name: str, value: object) -> None:
-    """``ValueError`` naming the field unless ``value`` is a real, non-NaN number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ValueError(f"{name}: must be a real number (not NaN), got {value!r}")
+from .._validate import check_real
 
 
 class ScaleSettings(ez.Settings):
@@ -24,7 +17,7 @@ class ScaleSettings(ez.Settings):
     """Factor every sample is multiplied by (unitless). Default 1.0."""
 
     def __post_init__(self) -> None:
-        check_real("scale", self.scale)
+        check_real("scale", self.scale, finite=False)
 
 
 class ScaleTransformer(BaseTransformer[ScaleSettings, AxisArray, AxisArray]):

@@ -6,29 +6,31 @@ Host metadata only; no sample data is touched here.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+from ezmsg.baseproc import ClockDrivenSettings
 from ezmsg.util.messages.axisarray import CoordinateAxis
 
 from .. import _backend
+from .._validate import check_count, check_real
 
 FLOAT_DTYPES = ("float32", "float64")
 
 
-def check_real(name: str, value: Any, *, minimum: float | None = None) -> None:
-    """``ValueError`` naming the field unless ``value`` is a finite real number >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite real number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {value!r}")
+class SourceSettings(ClockDrivenSettings):
+    """Sampling (``fs``, ``n_time``) plus where and how a source generates its samples."""
 
+    backend: str = "numpy"
+    """Array library to generate with: numpy, array_api_strict, torch, jax, mlx or cupy.
+    Default "numpy"."""
 
-def check_count(name: str, value: Any) -> None:
-    """``ValueError`` naming the field unless ``value`` is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: must be an integer >= 1, got {value!r}")
+    device: str | None = None
+    """Device name for ``backend`` (e.g. "cpu", "cuda:0", "device1"); None is the backend's
+    default device. Default None."""
+
+    dtype: str = "float32"
+    """Output float dtype, "float32" or "float64". Default "float32"."""
 
 
 def check_source_settings(s: Any) -> None:

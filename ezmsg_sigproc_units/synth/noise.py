@@ -7,17 +7,17 @@ from __future__ import annotations
 from ezmsg.baseproc import (
     BaseClockDrivenProducer,
     BaseClockDrivenUnit,
-    ClockDrivenSettings,
     ClockDrivenState,
     processor_state,
 )
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from .. import _backend
-from ._source import channel_axis, check_count, check_real, check_source_settings, resolve_target
+from .._validate import check_count, check_real
+from ._source import SourceSettings, channel_axis, check_source_settings, resolve_target
 
 
-class WhiteNoiseSettings(ClockDrivenSettings):
+class WhiteNoiseSettings(SourceSettings):
     loc: float = 0.0
     """Mean of the noise (output units). Can change live without a reset. Default 0.0."""
 
@@ -31,16 +31,6 @@ class WhiteNoiseSettings(ClockDrivenSettings):
     """Seed of the generator; the same seed gives the same stream on the same backend.
     None draws a fresh seed. Default None."""
 
-    backend: str = "numpy"
-    """Array library to generate with: numpy, array_api_strict, torch, jax, mlx or cupy.
-    Default "numpy"."""
-
-    device: str | None = None
-    """Device name for ``backend`` (e.g. "cpu", "cuda:0", "device1"); None is the backend's
-    default device. Default None."""
-
-    dtype: str = "float32"
-    """Output float dtype, "float32" or "float64". Default "float32"."""
 
     def __post_init__(self) -> None:
         check_source_settings(self)

@@ -20,20 +20,20 @@ import numpy as np
 from ezmsg.baseproc import (
     BaseClockDrivenProducer,
     BaseClockDrivenUnit,
-    ClockDrivenSettings,
     ClockDrivenState,
     processor_state,
 )
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from .. import _backend
-from ._source import channel_axis, check_count, check_real, check_source_settings, resolve_target
+from .._validate import check_count, check_real
+from ._source import SourceSettings, channel_axis, check_source_settings, resolve_target
 
 _TWO_PI = 2.0 * math.pi
 _MAX_TABLES = 8
 
 
-class OscillatorSettings(ClockDrivenSettings):
+class OscillatorSettings(SourceSettings):
     freq: float | list[float] = 10.0
     """Frequency in Hz, in ``[0, fs/2)``. A list gives one channel per frequency. Default 10.0."""
 
@@ -47,16 +47,6 @@ class OscillatorSettings(ClockDrivenSettings):
     """Number of identical channels when ``freq`` is a scalar (with a list it must be 1 or
     the list's length). Default 1."""
 
-    backend: str = "numpy"
-    """Array library to generate with: numpy, array_api_strict, torch, jax, mlx or cupy.
-    Default "numpy"."""
-
-    device: str | None = None
-    """Device name for ``backend`` (e.g. "cpu", "cuda:0", "device1"); None is the backend's
-    default device. Default None."""
-
-    dtype: str = "float32"
-    """Output float dtype, "float32" or "float64". Default "float32"."""
 
     def __post_init__(self) -> None:
         check_source_settings(self)
@@ -66,7 +56,9 @@ class OscillatorSettings(ClockDrivenSettings):
         for f in freqs:
             check_real("freq", f, minimum=0.0)
             if f >= self.fs / 2.0:
-                raise ValueError(f"freq: {f} Hz is not below the Nyquist frequency {self.fs / 2} Hz")
+                raise ValueError(
+                    f"freq: {f} Hz is not below the Nyquist frequency {self.fs / 2} Hz"
+                )
         check_real("amp", self.amp)
         check_real("phase", self.phase)
         check_count("n_ch", self.n_ch)

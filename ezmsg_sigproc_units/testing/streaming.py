@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import pickle
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis

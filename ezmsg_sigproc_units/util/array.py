@@ -6,7 +6,8 @@ keep data on the input's namespace and device.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._backend import (
     array_namespace,

@@ -94,7 +94,7 @@ def check_pair_values(backend, dtype: str, make, op) -> None:
         assert_close(out.data, ref, xp=backend.xp, device=backend.device, dtype=dtype)
         assert out.key == "A" and out.axes == msgs_a[i].axes and out.dims == msgs_a[i].dims
     assert p() is None
-    for h, m in zip(hosts_a, msgs_a):
+    for h, m in zip(hosts_a, msgs_a, strict=False):
         assert_close(m.data, h, xp=backend.xp, device=backend.device, dtype=dtype)
 
 

@@ -72,7 +72,8 @@ def test_gain_mode_and_offsets():
     ticks = _ticks(300, gain=1 / 300)
     outs = [proc(t) for t in ticks]
     assert sum(o.data.shape[0] for o in outs if o is not None) == 1000
-    assert all(o.axes["time"].offset == t.offset for o, t in zip(outs, ticks) if o is not None)
+    pairs = zip(outs, ticks, strict=True)
+    assert all(o.axes["time"].offset == t.offset for o, t in pairs if o is not None)
     afap = WhiteNoiseProducer(_settings(n_time=25, seed=0))
     offs = [afap(LinearAxis(gain=0.0, offset=9.0)).axes["time"].offset for _ in range(3)]
     assert offs == pytest.approx([0.0, 0.025, 0.05])
@@ -113,7 +114,7 @@ def test_pickled_producer_and_state_resume(backend):
     clone = pickle.loads(pickle.dumps(proc))
     fresh = WhiteNoiseProducer(settings)
     state = (pickle.loads(pickle.dumps(proc.state)), proc._hash)
-    for t, exp in zip(ticks[3:], expected[3:]):
+    for t, exp in zip(ticks[3:], expected[3:], strict=False):
         assert_close(clone(t).data, exp.data, err_msg="pickled producer")
         state, out = fresh.stateful_op(state, t)
         assert_close(out.data, exp.data, err_msg="stateful_op with pickled state")

@@ -143,7 +143,7 @@ def test_pickled_producer_and_state_resume(backend):
     clone = pickle.loads(pickle.dumps(proc))
     fresh = OscillatorProducer(settings)
     state = (pickle.loads(pickle.dumps(proc.state)), proc._hash)
-    for t, exp in zip(ticks[3:], expected[3:]):
+    for t, exp in zip(ticks[3:], expected[3:], strict=False):
         assert_close(clone(t).data, exp.data, err_msg="pickled producer")
         state, out = fresh.stateful_op(state, t)
         assert_close(out.data, exp.data, err_msg="stateful_op with pickled state")
