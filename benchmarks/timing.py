@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 
-def per_call_us(fn: Callable[[], object], *, min_time: float = 0.02, repeats: int = 15) -> float:
+def per_call_us(fn: Callable[[], object], *, min_time: float = 0.01, repeats: int = 31) -> float:
     """Median over ``repeats`` batches of the mean microseconds per call of ``fn``."""
     fn()
     n = 1
@@ -26,6 +26,37 @@ def per_call_us(fn: Callable[[], object], *, min_time: float = 0.02, repeats: in
             fn()
         samples.append((time.perf_counter() - t0) / n * 1e6)
     return statistics.median(samples)
+
+
+def paired_us(ours: Callable[[], object], floor: Callable[[], object], *,
+              min_time: float = 0.005, repeats: int = 41) -> tuple[float, float, float]:
+    """(ours, floor, ours - floor) in median microseconds per call, timed in alternating
+    batches so that drifts of a shared machine hit both sides alike; the overhead is the
+    median of the per-round differences."""
+    n = _batch_size(ours, min_time)
+    a, b, d = [], [], []
+    for _ in range(repeats):
+        ta = _batch(ours, n)
+        tb = _batch(floor, n)
+        a.append(ta)
+        b.append(tb)
+        d.append(ta - tb)
+    return statistics.median(a), statistics.median(b), statistics.median(d)
+
+
+def _batch_size(fn: Callable[[], object], min_time: float) -> int:
+    fn()
+    n = 1
+    while _batch(fn, n) * n / 1e6 < min_time:
+        n *= 2
+    return n
+
+
+def _batch(fn: Callable[[], object], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n * 1e6
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:

@@ -61,7 +61,10 @@ def array_namespace(*arrays: Any) -> Any:
     NumPy arrays get ``array_api_compat.numpy``, torch tensors ``array_api_compat.torch``,
     JAX arrays ``jax.numpy``, MLX arrays ``mlx.core``, array-api-strict arrays itself.
     """
-    xp, _ = _lookup(arrays[0])
+    hit = _NS_BY_TYPE.get(type(arrays[0]))  # the hot path: one dict lookup
+    xp = (hit or _lookup(arrays[0]))[0]
+    if len(arrays) == 1:
+        return xp
     for other in arrays[1:]:
         other_xp, _ = _lookup(other)
         if other_xp is not xp:

@@ -1,0 +1,48 @@
+"""The README's code runs as written."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_has_the_two_examples():
+    assert len(BLOCKS) == 2
+    assert (ROOT / "README.md").read_text().index("make run") < (ROOT / "README.md").read_text(
+    ).index("make test")
+
+
+def test_offline_example(capsys):
+    pytest.importorskip("torch")
+    exec(compile(BLOCKS[0], "README offline example", "exec"), {})
+    assert "torch.Tensor" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_graph_example(capfd):
+    pytest.importorskip("torch")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from examples.common import Watchdog, WatchdogSettings
+
+    code, run_line = BLOCKS[1].rstrip().rsplit("\n", 1)
+    assert run_line.startswith("ez.run(DEMO=Demo())")
+    ns: dict = {}
+    exec(compile(code, "README graph example", "exec"), ns)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ns["ez"].run(components={"DEMO": ns["Demo"](), "DOG": Watchdog(WatchdogSettings(seconds=1.5))},
+                 root_name=f"readme_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", port),
+                 auto_start=True)
+    out = capfd.readouterr()
+    assert "AxisArray" in out.out + out.err, "DebugLog printed no message"
