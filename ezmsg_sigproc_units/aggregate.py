@@ -19,7 +19,6 @@ import numpy as np
 from ezmsg.baseproc import (
     BaseStatefulTransformer,
     BaseTransformer,
-    BaseTransformerUnit,
     processor_state,
 )
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
@@ -34,6 +33,7 @@ from ._backend import (
 )
 from ._kernels import reductions
 from ._messages import axis_index, default_axis, replace_fields
+from ._units import TransformerUnit
 
 
 class AggregationFunction(str, enum.Enum):
@@ -172,7 +172,7 @@ class AggregateTransformer(BaseTransformer[AggregateSettings, AxisArray, AxisArr
 
 
 class AggregateUnit(
-    BaseTransformerUnit[AggregateSettings, AxisArray, AxisArray, AggregateTransformer]
+    TransformerUnit[AggregateSettings, AxisArray, AxisArray, AggregateTransformer]
 ):
     SETTINGS = AggregateSettings
 
@@ -347,7 +347,7 @@ class RangedAggregateTransformer(
 
 
 class RangedAggregate(
-    BaseTransformerUnit[RangedAggregateSettings, AxisArray, AxisArray, RangedAggregateTransformer]
+    TransformerUnit[RangedAggregateSettings, AxisArray, AxisArray, RangedAggregateTransformer]
 ):
     SETTINGS = RangedAggregateSettings
 

@@ -11,7 +11,7 @@ import enum
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import DTYPE_NAMES as _DTYPE_NAMES
@@ -24,6 +24,7 @@ from ._backend import (
     set_mlx_cache_limit,
 )
 from ._messages import replace_data
+from ._units import TransformerUnit
 
 
 class ArrayBackend(str, enum.Enum):
@@ -113,5 +114,5 @@ class AsArrayTransformer(BaseTransformer[AsArraySettings, AxisArray, AxisArray])
         return replace_data(message, materialize(move(message.data, xp, device, dtype)))
 
 
-class AsArray(BaseTransformerUnit[AsArraySettings, AxisArray, AxisArray, AsArrayTransformer]):
+class AsArray(TransformerUnit[AsArraySettings, AxisArray, AxisArray, AsArrayTransformer]):
     SETTINGS = AsArraySettings

@@ -8,13 +8,14 @@ from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.baseproc.util.streamdim import resolve_feature_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
 from ._backend import array_namespace
 from ._kernels import coordinates
 from ._messages import axis_index, replace_data, replace_fields
+from ._units import TransformerUnit
 
 
 def polar2z(r: Any, theta: Any) -> Any:
@@ -125,7 +126,7 @@ class CoordinateSpacesTransformer(
 
 
 class CoordinateSpaces(
-    BaseTransformerUnit[
+    TransformerUnit[
         CoordinateSpacesSettings, AxisArray, AxisArray, CoordinateSpacesTransformer
     ]
 ):

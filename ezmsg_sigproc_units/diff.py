@@ -6,13 +6,14 @@ from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseStatefulTransformer, BaseTransformerUnit, processor_state
+from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import asarray, float_dtype_for, namespace_and_device
 from ._kernels import difference
 from ._messages import axis_index, replace_data
+from ._units import TransformerUnit
 
 
 class DiffSettings(ez.Settings):
@@ -107,7 +108,7 @@ class DiffTransformer(BaseStatefulTransformer[DiffSettings, AxisArray, AxisArray
         return replace_data(message, y)
 
 
-class DiffUnit(BaseTransformerUnit[DiffSettings, AxisArray, AxisArray, DiffTransformer]):
+class DiffUnit(TransformerUnit[DiffSettings, AxisArray, AxisArray, DiffTransformer]):
     SETTINGS = DiffSettings
 
 

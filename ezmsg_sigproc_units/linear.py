@@ -7,13 +7,14 @@ from typing import Any
 import ezmsg.core as ez
 import numpy as np
 import numpy.typing as npt
-from ezmsg.baseproc import BaseStatefulTransformer, BaseTransformerUnit, processor_state
+from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.baseproc.util.streamdim import resolve_feature_dim
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import array_namespace, asarray, float_dtype_for, namespace_and_device
 from ._kernels.elementwise import as_float
 from ._messages import axis_index, replace_data
+from ._units import TransformerUnit
 
 
 def _coefficients(name: str, value: Any) -> np.ndarray:
@@ -145,7 +146,7 @@ class LinearTransformTransformer(
 
 
 class LinearTransform(
-    BaseTransformerUnit[
+    TransformerUnit[
         LinearTransformSettings, AxisArray, AxisArray, LinearTransformTransformer
     ]
 ):

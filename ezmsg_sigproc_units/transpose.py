@@ -5,12 +5,13 @@ from __future__ import annotations
 from types import EllipsisType
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseStatefulTransformer, BaseTransformerUnit, processor_state
+from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import array_namespace
 from ._backend.layout import as_contiguous
 from ._messages import axis_index, replace_data, replace_fields
+from ._units import TransformerUnit
 
 
 class TransposeSettings(ez.Settings):
@@ -104,7 +105,7 @@ class TransposeTransformer(
         return replace_fields(message, data=data, dims=dims, axes=dict(message.axes))
 
 
-class Transpose(BaseTransformerUnit[TransposeSettings, AxisArray, AxisArray, TransposeTransformer]):
+class Transpose(TransformerUnit[TransposeSettings, AxisArray, AxisArray, TransposeTransformer]):
     SETTINGS = TransposeSettings
 
 

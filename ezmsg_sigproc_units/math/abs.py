@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 
 
 class AbsSettings(ez.Settings):
@@ -23,7 +24,7 @@ class AbsTransformer(BaseTransformer[AbsSettings, AxisArray, AxisArray]):
         return replace_data(message, elementwise.absolute(xp, message.data))
 
 
-class Abs(BaseTransformerUnit[AbsSettings, AxisArray, AxisArray, AbsTransformer]):
+class Abs(TransformerUnit[AbsSettings, AxisArray, AxisArray, AbsTransformer]):
     SETTINGS = AbsSettings
 
 

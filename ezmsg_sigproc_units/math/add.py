@@ -16,12 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace, materialize
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 from .._validate import check_real
 
 
@@ -41,7 +42,7 @@ class ConstAddTransformer(BaseTransformer[ConstAddSettings, AxisArray, AxisArray
         return replace_data(message, elementwise.add_const(xp, message.data, self.settings.value))
 
 
-class ConstAdd(BaseTransformerUnit[ConstAddSettings, AxisArray, AxisArray, ConstAddTransformer]):
+class ConstAdd(TransformerUnit[ConstAddSettings, AxisArray, AxisArray, ConstAddTransformer]):
     SETTINGS = ConstAddSettings
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 
 
 class AnscombeSettings(ez.Settings):
@@ -26,7 +27,7 @@ class AnscombeTransformer(BaseTransformer[AnscombeSettings, AxisArray, AxisArray
         return replace_data(message, elementwise.anscombe(xp, message.data))
 
 
-class Anscombe(BaseTransformerUnit[AnscombeSettings, AxisArray, AxisArray, AnscombeTransformer]):
+class Anscombe(TransformerUnit[AnscombeSettings, AxisArray, AxisArray, AnscombeTransformer]):
     SETTINGS = AnscombeSettings
 
 
@@ -69,6 +70,6 @@ class InverseAnscombeTransformer(BaseTransformer[InverseAnscombeSettings, AxisAr
 
 
 class InverseAnscombe(
-    BaseTransformerUnit[InverseAnscombeSettings, AxisArray, AxisArray, InverseAnscombeTransformer]
+    TransformerUnit[InverseAnscombeSettings, AxisArray, AxisArray, InverseAnscombeTransformer]
 ):
     SETTINGS = InverseAnscombeSettings

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 
 
 class ClipSettings(ez.Settings):
@@ -38,7 +39,7 @@ class ClipTransformer(BaseTransformer[ClipSettings, AxisArray, AxisArray]):
         return replace_data(message, elementwise.clip(xp, message.data, s.min, s.max))
 
 
-class Clip(BaseTransformerUnit[ClipSettings, AxisArray, AxisArray, ClipTransformer]):
+class Clip(TransformerUnit[ClipSettings, AxisArray, AxisArray, ClipTransformer]):
     SETTINGS = ClipSettings
 
 

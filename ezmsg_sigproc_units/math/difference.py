@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 from .._validate import check_real
 from .add import _PairProcessor, _PairState, _PairUnit
 
@@ -41,7 +42,7 @@ class ConstDifferenceTransformer(BaseTransformer[ConstDifferenceSettings, AxisAr
 
 
 class ConstDifference(
-    BaseTransformerUnit[ConstDifferenceSettings, AxisArray, AxisArray, ConstDifferenceTransformer]
+    TransformerUnit[ConstDifferenceSettings, AxisArray, AxisArray, ConstDifferenceTransformer]
 ):
     SETTINGS = ConstDifferenceSettings
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 
 
 class InvertSettings(ez.Settings):
@@ -24,7 +25,7 @@ class InvertTransformer(BaseTransformer[InvertSettings, AxisArray, AxisArray]):
         return replace_data(message, elementwise.invert(xp, message.data))
 
 
-class Invert(BaseTransformerUnit[InvertSettings, AxisArray, AxisArray, InvertTransformer]):
+class Invert(TransformerUnit[InvertSettings, AxisArray, AxisArray, InvertTransformer]):
     SETTINGS = InvertSettings
 
 

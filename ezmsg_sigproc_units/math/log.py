@@ -7,12 +7,13 @@ from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace, device_of, dtype_name, float_dtype_for
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 
 # Smallest normal number of dtypes NumPy's finfo does not know.
 _TINY_EXTRA = {"bfloat16": 2.0**-126}
@@ -68,7 +69,7 @@ class LogTransformer(BaseTransformer[LogSettings, AxisArray, AxisArray]):
         return replace_data(message, elementwise.log(xp, x, s.base, tiny))
 
 
-class Log(BaseTransformerUnit[LogSettings, AxisArray, AxisArray, LogTransformer]):
+class Log(TransformerUnit[LogSettings, AxisArray, AxisArray, LogTransformer]):
     SETTINGS = LogSettings
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 from .._validate import check_real
 
 
@@ -29,7 +30,7 @@ class PowTransformer(BaseTransformer[PowSettings, AxisArray, AxisArray]):
         return replace_data(message, elementwise.power(xp, message.data, self.settings.exponent))
 
 
-class Pow(BaseTransformerUnit[PowSettings, AxisArray, AxisArray, PowTransformer]):
+class Pow(TransformerUnit[PowSettings, AxisArray, AxisArray, PowTransformer]):
     SETTINGS = PowSettings
 
 

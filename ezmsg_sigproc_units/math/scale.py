@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
+from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._units import TransformerUnit
 from .._validate import check_real
 
 
@@ -28,7 +29,7 @@ class ScaleTransformer(BaseTransformer[ScaleSettings, AxisArray, AxisArray]):
         return replace_data(message, elementwise.scale(xp, message.data, self.settings.scale))
 
 
-class Scale(BaseTransformerUnit[ScaleSettings, AxisArray, AxisArray, ScaleTransformer]):
+class Scale(TransformerUnit[ScaleSettings, AxisArray, AxisArray, ScaleTransformer]):
     SETTINGS = ScaleSettings
 
 
