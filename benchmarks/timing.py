@@ -34,6 +34,10 @@ def paired_us(ours: Callable[[], object], floor: Callable[[], object], *,
     batches so that drifts of a shared machine hit both sides alike; the overhead is the
     median of the per-round differences."""
     n = _batch_size(ours, min_time)
+    warm_until = time.perf_counter() + 0.1  # let the allocator and CPU clock settle first
+    while time.perf_counter() < warm_until:
+        _batch(ours, n)
+        _batch(floor, n)
     a, b, d = [], [], []
     for _ in range(repeats):
         ta = _batch(ours, n)

@@ -18,7 +18,6 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import (
     BaseStatefulTransformer,
-    BaseTransformer,
     processor_state,
 )
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
@@ -33,6 +32,7 @@ from ._backend import (
 )
 from ._kernels import reductions
 from ._messages import axis_index, default_axis, replace_fields
+from ._processors import StatelessTransformer
 from ._units import TransformerUnit
 
 
@@ -122,7 +122,7 @@ class AggregateSettings(ez.Settings):
         object.__setattr__(self, "operation", _operation(self.operation))
 
 
-class AggregateTransformer(BaseTransformer[AggregateSettings, AxisArray, AxisArray]):
+class AggregateTransformer(StatelessTransformer[AggregateSettings, AxisArray, AxisArray]):
     """Reduce ``settings.axis`` away; the other dims and axes are kept.
 
     CoordinateAxis coordinates (argmin/argmax/trapezoid) move to the device once and are

@@ -11,7 +11,6 @@ import enum
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import DTYPE_NAMES as _DTYPE_NAMES
@@ -24,6 +23,7 @@ from ._backend import (
     set_mlx_cache_limit,
 )
 from ._messages import replace_data
+from ._processors import StatelessTransformer
 from ._units import TransformerUnit
 
 
@@ -87,7 +87,7 @@ class AsArraySettings(ez.Settings):
             raise ValueError(f"device: must be a device name (str) or None, got {self.device!r}")
 
 
-class AsArrayTransformer(BaseTransformer[AsArraySettings, AxisArray, AxisArray]):
+class AsArrayTransformer(StatelessTransformer[AsArraySettings, AxisArray, AxisArray]):
     """Move each message's data to ``settings.backend`` on ``settings.device`` (cast to
     ``settings.dtype`` if given). The target is resolved on the first message; an unavailable
     device raises ``ValueError`` listing the available ones. MLX output is materialised."""

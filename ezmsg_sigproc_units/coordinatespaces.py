@@ -8,13 +8,13 @@ from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.baseproc.util.streamdim import resolve_feature_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
 from ._backend import array_namespace
 from ._kernels import coordinates
 from ._messages import axis_index, replace_data, replace_fields
+from ._processors import StatelessTransformer
 from ._units import TransformerUnit
 
 
@@ -82,7 +82,7 @@ class CoordinateSpacesSettings(ez.Settings):
 
 
 class CoordinateSpacesTransformer(
-    BaseTransformer[CoordinateSpacesSettings, AxisArray, AxisArray]
+    StatelessTransformer[CoordinateSpacesSettings, AxisArray, AxisArray]
 ):
     """Convert the two components along ``axis``; the output keeps the input's dims and shape.
     A CoordinateAxis on the component dim is relabelled ("r", "theta") or ("x", "y").

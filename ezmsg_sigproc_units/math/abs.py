@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 
 
@@ -16,7 +16,7 @@ class AbsSettings(ez.Settings):
     """No settings."""
 
 
-class AbsTransformer(BaseTransformer[AbsSettings, AxisArray, AxisArray]):
+class AbsTransformer(StatelessTransformer[AbsSettings, AxisArray, AxisArray]):
     """``|x|`` in the input's namespace, device and dtype."""
 
     def _process(self, message: AxisArray) -> AxisArray:

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace, materialize
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 from .._validate import check_real
 
@@ -34,7 +34,7 @@ class ConstAddSettings(ez.Settings):
         check_real("value", self.value, finite=False)
 
 
-class ConstAddTransformer(BaseTransformer[ConstAddSettings, AxisArray, AxisArray]):
+class ConstAddTransformer(StatelessTransformer[ConstAddSettings, AxisArray, AxisArray]):
     """``x + value`` in the input's namespace, device and float dtype."""
 
     def _process(self, message: AxisArray) -> AxisArray:

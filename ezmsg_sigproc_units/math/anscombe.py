@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 
 
@@ -18,7 +18,7 @@ class AnscombeSettings(ez.Settings):
     """No settings."""
 
 
-class AnscombeTransformer(BaseTransformer[AnscombeSettings, AxisArray, AxisArray]):
+class AnscombeTransformer(StatelessTransformer[AnscombeSettings, AxisArray, AxisArray]):
     """``2 * sqrt(x + 3/8)``: Poisson counts to roughly unit-variance Gaussian values.
     Samples below -3/8 give NaN."""
 
@@ -60,7 +60,9 @@ class InverseAnscombeSettings(ez.Settings):
         object.__setattr__(self, "method", method)
 
 
-class InverseAnscombeTransformer(BaseTransformer[InverseAnscombeSettings, AxisArray, AxisArray]):
+class InverseAnscombeTransformer(
+    StatelessTransformer[InverseAnscombeSettings, AxisArray, AxisArray]
+):
     """Counts from Anscombe-transformed values, by ``settings.method``."""
 
     def _process(self, message: AxisArray) -> AxisArray:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 
 
@@ -30,7 +30,7 @@ class ClipSettings(ez.Settings):
             raise ValueError(f"min: {self.min} is greater than max {self.max}")
 
 
-class ClipTransformer(BaseTransformer[ClipSettings, AxisArray, AxisArray]):
+class ClipTransformer(StatelessTransformer[ClipSettings, AxisArray, AxisArray]):
     """Clip samples to ``[min, max]``; NaN stays NaN. Integer input is clipped in float."""
 
     def _process(self, message: AxisArray) -> AxisArray:

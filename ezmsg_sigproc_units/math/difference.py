@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 from .._validate import check_real
 from .add import _PairProcessor, _PairState, _PairUnit
@@ -31,7 +31,9 @@ class ConstDifferenceSettings(ez.Settings):
             raise ValueError(f"subtrahend: must be a bool, got {self.subtrahend!r}")
 
 
-class ConstDifferenceTransformer(BaseTransformer[ConstDifferenceSettings, AxisArray, AxisArray]):
+class ConstDifferenceTransformer(
+    StatelessTransformer[ConstDifferenceSettings, AxisArray, AxisArray]
+):
     """``x - value`` (or ``value - x``) in the input's namespace, device and float dtype."""
 
     def _process(self, message: AxisArray) -> AxisArray:

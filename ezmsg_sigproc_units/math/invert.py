@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 
 
@@ -16,7 +16,7 @@ class InvertSettings(ez.Settings):
     """No settings."""
 
 
-class InvertTransformer(BaseTransformer[InvertSettings, AxisArray, AxisArray]):
+class InvertTransformer(StatelessTransformer[InvertSettings, AxisArray, AxisArray]):
     """``1 / x`` in the input's namespace, device and float dtype; 0 gives inf (-0 gives
     -inf), as IEEE division does."""
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace, device_of, dtype_name, float_dtype_for
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 
 # Smallest normal number of dtypes NumPy's finfo does not know.
@@ -40,7 +40,7 @@ class LogSettings(ez.Settings):
             raise ValueError(f"base: must be a positive finite number other than 1, got {b!r}")
 
 
-class LogTransformer(BaseTransformer[LogSettings, AxisArray, AxisArray]):
+class LogTransformer(StatelessTransformer[LogSettings, AxisArray, AxisArray]):
     """``log_base(x)`` in the input's namespace, device and float dtype (integer input is
     computed in the default float)."""
 

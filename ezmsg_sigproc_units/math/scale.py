@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace
 from .._kernels import elementwise
 from .._messages import replace_data
+from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 from .._validate import check_real
 
@@ -21,7 +21,7 @@ class ScaleSettings(ez.Settings):
         check_real("scale", self.scale, finite=False)
 
 
-class ScaleTransformer(BaseTransformer[ScaleSettings, AxisArray, AxisArray]):
+class ScaleTransformer(StatelessTransformer[ScaleSettings, AxisArray, AxisArray]):
     """``x * scale`` in the input's namespace, device and float dtype."""
 
     def _process(self, message: AxisArray) -> AxisArray:
