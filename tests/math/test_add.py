@@ -1,5 +1,8 @@
+import asyncio
 import socket
+import uuid
 
+import ezmsg.core as ez
 import numpy as np
 import pytest
 from _elementwise_checks import (
@@ -11,6 +14,7 @@ from _elementwise_checks import (
     make_msg,
     pair_check_id,
 )
+from ezmsg.util.messages.axisarray import AxisArray
 
 from ezmsg_sigproc_units.math.add import (
     Add,
@@ -74,35 +78,74 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _PairSourceSettings(ez.Settings):
+    backend: str = "numpy"
+    n: int = 3
+
+
+class _PairSource(ez.Unit):
+    """Publishes ``n`` messages on A and on B (A = i, B = 10 i)."""
+
+    SETTINGS = _PairSourceSettings
+    OUTPUT_A = ez.OutputStream(AxisArray)
+    OUTPUT_B = ez.OutputStream(AxisArray)
+
+    @ez.publisher(OUTPUT_A)
+    async def send_a(self):
+        b = Backend(self.SETTINGS.backend)
+        for i in range(self.SETTINGS.n):
+            yield self.OUTPUT_A, make_msg(b, np.full((4, 2), float(i)), key="A")
+            await asyncio.sleep(0.01)
+        raise ez.Complete
+
+    @ez.publisher(OUTPUT_B)
+    async def send_b(self):
+        b = Backend(self.SETTINGS.backend)
+        for i in range(self.SETTINGS.n):
+            await asyncio.sleep(0.005)
+            yield self.OUTPUT_B, make_msg(b, np.full((4, 2), 10.0 * i), key="B")
+        raise ez.Complete
+
+
+_RECEIVED: list = []
+
+
+class _SinkSettings(ez.Settings):
+    n: int = 3
+
+
+class _Sink(ez.Unit):
+    SETTINGS = _SinkSettings
+    INPUT = ez.InputStream(AxisArray)
+
+    @ez.subscriber(INPUT)
+    async def on_message(self, msg: AxisArray) -> None:
+        _RECEIVED.append(msg)
+        if len(_RECEIVED) >= self.SETTINGS.n:
+            raise ez.NormalTermination
+
+    @ez.task
+    async def watchdog(self) -> None:
+        await asyncio.sleep(20.0)
+        raise ez.NormalTermination
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("backend", [Backend.NUMPY, Backend.TORCH], ids=lambda b: b.value)
 def test_add_unit_in_graph(backend):
-    import ezmsg.core as ez
-
+    """A real single-process ezmsg graph (ez.run forks nothing, so JAX threads are safe)."""
     if backend.unavailable_reason():
         pytest.skip(backend.unavailable_reason())
-
-    addr = ("127.0.0.1", _free_port())
-    root = "add_unit_test"
-    runner = ez.GraphRunner(components={"ADD": Add()}, root_name=root, graph_address=addr,
-                            auto_start=True)
-    runner.start()
-    try:
-        with ez.sync.init(addr, auto_start=False) as ctx:
-            sub = ctx.subscriber(f"{root}/ADD/OUTPUT_SIGNAL")
-            pub_a = ctx.publisher(f"{root}/ADD/INPUT_SIGNAL_A")
-            pub_b = ctx.publisher(f"{root}/ADD/INPUT_SIGNAL_B")
-            got = []
-            for i in range(3):
-                a = make_msg(backend, np.full((4, 2), float(i)), key="A")
-                b = make_msg(backend, np.full((4, 2), 10.0 * i), key="B")
-                pub_a.publish(a, timeout=5)
-                pub_b.publish(b, timeout=5)
-                got.append(sub.recv(timeout=10))
-    finally:
-        runner.stop()
-    for i, out in enumerate(got):
+    _RECEIVED.clear()
+    src, add, sink = _PairSource(backend=backend.value), Add(), _Sink()
+    ez.run(components={"SRC": src, "ADD": add, "SINK": sink},
+           connections=((src.OUTPUT_A, add.INPUT_SIGNAL_A), (src.OUTPUT_B, add.INPUT_SIGNAL_B),
+                        (add.OUTPUT_SIGNAL, sink.INPUT)),
+           root_name=f"add_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", _free_port()),
+           auto_start=True)
+    assert len(_RECEIVED) >= 3, "the graph ended (watchdog) before three sums arrived"
+    for i, out in enumerate(_RECEIVED[:3]):
         assert_close(out.data, np.full((4, 2), 11.0 * i), xp=backend.xp, device=backend.device,
                      dtype="float64")
         assert out.key == "A" and out.dims == ["time", "ch"]
