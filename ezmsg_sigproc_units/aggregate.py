@@ -34,6 +34,7 @@ from ._kernels import reductions
 from ._messages import axis_index, default_axis, replace_fields
 from ._processors import StatelessTransformer
 from ._units import TransformerUnit
+from ._validate import check_member
 
 
 class AggregationFunction(str, enum.Enum):
@@ -67,16 +68,7 @@ _ZERO_WHEN_EMPTY = (AggregationFunction.SUM, AggregationFunction.NANSUM,
 
 def _operation(value: Any) -> AggregationFunction:
     """``value`` (member, value or member name) as a usable AggregationFunction."""
-    try:
-        op = AggregationFunction(value)
-    except ValueError:
-        try:
-            op = AggregationFunction[str(value).upper()]
-        except KeyError:
-            raise ValueError(
-                f"operation: unknown aggregation {value!r}; choose one of "
-                f"{[m.value for m in AggregationFunction if m is not AggregationFunction.NONE]}"
-            ) from None
+    op = check_member(AggregationFunction, "operation", value)
     if op is AggregationFunction.NONE:
         raise ValueError(
             "operation: AggregationFunction.NONE ('None (all)') does not aggregate; choose a "

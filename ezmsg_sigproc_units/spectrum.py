@@ -30,6 +30,7 @@ from ._backend import fft as _fft
 from ._kernels import elementwise, spectral, tapers
 from ._messages import axis_index, default_axis, replace_fields
 from ._units import TransformerUnit
+from ._validate import check_member
 
 
 class WindowFunction(str, enum.Enum):
@@ -80,18 +81,6 @@ _KERNEL_TRANSFORM = {
 }
 _SCALED = (SpectralTransform.MAGNITUDE, SpectralTransform.POWER, SpectralTransform.DB)
 _NORMS = (None, "forward", "backward", "ortho")
-
-
-def _member(enum_type: type[enum.Enum], field: str, value: Any) -> Any:
-    """``value`` (member, value string or member name) as a member of ``enum_type``."""
-    try:
-        return enum_type(value)
-    except ValueError:
-        try:
-            return enum_type[str(value).upper()]
-        except KeyError:
-            raise ValueError(f"{field}: unknown {enum_type.__name__} {value!r}; choose one of "
-                             f"{[m.value for m in enum_type]}") from None
 
 
 class SpectrumSettings(ez.Settings):
@@ -150,10 +139,10 @@ class SpectrumSettings(ez.Settings):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, str) or not v):
                 raise ValueError(f"{name}: must be a dim name or None, got {v!r}")
-        object.__setattr__(self, "window", _member(WindowFunction, "window", self.window))
+        object.__setattr__(self, "window", check_member(WindowFunction, "window", self.window))
         object.__setattr__(self, "transform",
-                           _member(SpectralTransform, "transform", self.transform))
-        object.__setattr__(self, "output", _member(SpectralOutput, "output", self.output))
+                           check_member(SpectralTransform, "transform", self.transform))
+        object.__setattr__(self, "output", check_member(SpectralOutput, "output", self.output))
         if self.norm not in _NORMS:
             raise ValueError(f"norm: must be one of {_NORMS}, got {self.norm!r}")
         if not isinstance(self.do_fftshift, bool):
