@@ -26,6 +26,8 @@ MODULES = [
     "ezmsg_sigproc_units.coordinatespaces",
     "ezmsg_sigproc_units.aggregate",
     "ezmsg_sigproc_units.asarray",
+    "ezmsg_sigproc_units.window",
+    "ezmsg_sigproc_units.spectrum",
     "ezmsg_sigproc_units.synth.oscillator",
     "ezmsg_sigproc_units.synth.noise",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
-from . import imports, transformers
+from . import imports, transformers, window
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
           f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
     print(transformers.run())
     print(transformers.run_two_input())
+    print(window.run())
     print(imports.run())
 
 

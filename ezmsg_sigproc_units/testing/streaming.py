@@ -77,13 +77,15 @@ def assert_chunked_equals_whole(
     msg: AxisArray,
     *,
     axis: str = "time",
+    out_axis: str | None = None,
     partitions: Sequence[Sequence[int]] | None = None,
     reference: Any = None,
     rtol: float | None = None,
     atol: float | None = None,
 ) -> None:
     """For each partition, feeding the chunks to a fresh processor gives the whole-signal
-    output (and ``reference``, a host array, when given)."""
+    output (and ``reference``, a host array, when given). Outputs are joined along
+    ``out_axis`` (default: ``axis``), e.g. the window axis of a windowing processor."""
     whole = make_processor()(msg)
     n = msg.data.shape[msg.get_axis_idx(axis)]
     if reference is not None:
@@ -92,7 +94,8 @@ def assert_chunked_equals_whole(
                      err_msg="whole vs reference")
     for lengths in partitions or random_partitions(n):
         proc = make_processor()
-        got = concat_outputs([proc(c) for c in split_message(msg, lengths, axis)], axis)
+        got = concat_outputs([proc(c) for c in split_message(msg, lengths, axis)],
+                             out_axis or axis)
         assert_close(got, whole.data, rtol=rtol, atol=atol, err_msg=f"chunks {list(lengths)}")
 
 

@@ -1,0 +1,79 @@
+"""Per-chunk cost of WindowTransformer on a 64-channel 1 kHz stream in 10-sample chunks
+(window 0.5 s, hop 0.1 s: one chunk in ten completes a window)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+from ezmsg.util.messages.axisarray import AxisArray
+
+from .timing import paired_us, table
+
+FS, CH, CHUNK = 1000.0, 64, 10
+N_MSGS = 1000  # distinct messages (distinct time offsets), fed cyclically
+
+
+def _messages(backend: str) -> list[AxisArray]:
+    from ezmsg_sigproc_units._backend import asarray, resolve
+
+    xp, dev = resolve(backend, "cpu" if backend in ("torch", "jax") else None)
+    host = np.random.default_rng(0).standard_normal((CHUNK, CH)).astype(np.float32)
+    x = asarray(xp, host, dtype=xp.float32, device=dev)
+    return [AxisArray(x, dims=["time", "ch"],
+                      axes={"time": AxisArray.TimeAxis(fs=FS, offset=i * CHUNK / FS)})
+            for i in range(N_MSGS)]
+
+
+def _case(backend: str) -> list[object]:
+    from ezmsg_sigproc_units._backend import materialize
+    from ezmsg_sigproc_units.window import windowing
+
+    msgs = _messages(backend)
+    host = np.zeros((CHUNK, CH), np.float32)
+    sink = np.empty((600, CH), np.float32)
+
+    def floor() -> None:  # the least work a chunk needs: copy it into a preallocated buffer
+        sink[:CHUNK] = host
+
+    proc = windowing(window_dur=0.5, window_shift=0.1, zero_pad_until="none")
+    k = [0]
+
+    def every_chunk() -> object:
+        out = proc(msgs[k[0] % N_MSGS])
+        k[0] += 1
+        materialize(out.data)
+        return out
+
+    ours, _, _ = paired_us(every_chunk, floor)
+    # Chunks that complete no window: after each call the buffer is rewound by one chunk, so
+    # the processor keeps holding the same 200 samples and never reaches a full window.
+    idle = windowing(window_dur=0.5, window_shift=0.1, zero_pad_until="none")
+    for m in msgs[:20]:
+        idle(m)
+    st = idle.state
+
+    def no_window() -> object:
+        out = idle(msgs[25])
+        st.stop -= CHUNK
+        return out
+
+    quiet, bare, _ = paired_us(no_window, floor)
+    return [backend, ours, quiet, bare]
+
+
+def run() -> str:
+    rows = []
+    for backend in ("numpy", "torch", "mlx"):
+        if importlib.util.find_spec(backend) is None:
+            continue
+        rows.append(_case(backend))
+    return ("### Window (64 ch, 1 kHz, 10-sample float32 chunks, 0.5 s window, 0.1 s hop), "
+            "median us per chunk\n\n"
+            + table(["backend", "average chunk", "chunk without window",
+                     "numpy floor (copy chunk)"], rows)
+            + "\n\nTargets (numpy): average <= 3.5 us, chunk without window < 2 us.\n")
+
+
+if __name__ == "__main__":
+    print(run())
