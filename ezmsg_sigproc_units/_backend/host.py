@@ -35,10 +35,16 @@ def from_host(arr: Any, xp: Any, device: Any, dtype: Any = None) -> Any:
     return asarray(xp, arr, dtype=dtype, device=device)
 
 
-def materialize(x: Any) -> Any:
-    """Force lazy backends (MLX) to compute ``x`` now; other arrays pass through."""
-    if type(x) is not np.ndarray and backend_name(x) == "mlx":
+def materialize(x: Any, mode: str = "sync") -> Any:
+    """Force lazy backends (MLX) to compute ``x``; other arrays pass through.
+
+    ``mode``: "sync" waits for the result, "async" schedules it (MLX ``async_eval``) so the
+    caller can go on, "off" does nothing."""
+    if mode != "off" and type(x) is not np.ndarray and backend_name(x) == "mlx":
         import mlx.core as mx
 
-        mx.eval(x)
+        if mode == "async" and hasattr(mx, "async_eval"):
+            mx.async_eval(x)
+        else:
+            mx.eval(x)
     return x

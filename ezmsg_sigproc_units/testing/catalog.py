@@ -60,6 +60,12 @@ def _p(module: str, cls: str, settings: str | None = None, **kw: Any) -> Callabl
     return make
 
 
+def _spectrogram_settings() -> Any:
+    from ..spectrogram import SpectrogramSettings
+
+    return SpectrogramSettings(window_dur=0.1, window_shift=0.05)
+
+
 def configs() -> list[Config]:
     c: list[Config] = [
         Config("math.abs", "abs", _p("math.abs", "AbsTransformer")),
@@ -126,6 +132,19 @@ def configs() -> list[Config]:
     c.append(Config("spectrum", "multitaper density",
                     _p("spectrum", "SpectrumTransformer", "SpectrumSettings", axis="time",
                        tapers=3, transform="POWER", scaling="density")))
+    for label, kw in (("overlapping", dict(window_dur=0.05, window_shift=0.02)),
+                      ("one per message", dict(window_dur=0.05)),
+                      ("batch", dict(window_dur=0.05, window_shift=0.05, batch_windows=True))):
+        c.append(Config("window", label, _p("window", "WindowTransformer", "WindowSettings", **kw)))
+    c.append(Config("spectrogram", "rel dB", _p("spectrogram", "SpectrogramTransformer",
+                                                "SpectrogramSettings", window_dur=0.05,
+                                                window_shift=0.02)))
+    for agg in ("mean", "trapezoid"):
+        c.append(Config("bandpower", agg, _p("bandpower", "BandPowerTransformer",
+                                             "BandPowerSettings", bands=[(5.0, 20.0)],
+                                             aggregation=agg,
+                                             spectrogram_settings=_spectrogram_settings())))
+    c.append(Config("materialize", "sync", _p("materialize", "MaterializeTransformer")))
     for target in ("numpy", "array_api_strict", "torch", "jax", "mlx"):
         c.append(Config("asarray", f"to {target}",
                         _p("asarray", "AsArrayTransformer", "AsArraySettings", backend=target),
