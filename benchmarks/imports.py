@@ -28,6 +28,9 @@ MODULES = [
     "ezmsg_sigproc_units.asarray",
     "ezmsg_sigproc_units.window",
     "ezmsg_sigproc_units.spectrum",
+    "ezmsg_sigproc_units.spectrogram",
+    "ezmsg_sigproc_units.bandpower",
+    "ezmsg_sigproc_units.welch",
     "ezmsg_sigproc_units.synth.oscillator",
     "ezmsg_sigproc_units.synth.noise",
 ]

@@ -144,6 +144,8 @@ def configs() -> list[Config]:
                                              "BandPowerSettings", bands=[(5.0, 20.0)],
                                              aggregation=agg,
                                              spectrogram_settings=_spectrogram_settings())))
+    c.append(Config("welch", "density", _p("welch", "WelchTransformer", "WelchSettings",
+                                           segment_dur=0.05, n_segments=2)))
     c.append(Config("materialize", "sync", _p("materialize", "MaterializeTransformer")))
     for target in ("numpy", "array_api_strict", "torch", "jax", "mlx"):
         c.append(Config("asarray", f"to {target}",
