@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
-from . import imports, transformers, window
+from . import imports, spectral, transformers, window
 
 
 def main() -> None:
@@ -14,6 +14,7 @@ def main() -> None:
     print(transformers.run())
     print(transformers.run_two_input())
     print(window.run())
+    print(spectral.run())
     print(imports.run())
 
 

@@ -218,9 +218,13 @@ class SpectrumTransformer(
     an empty frequency axis. Tables are rebuilt when the layout, dtype or device changes."""
 
     def _hash_message(self, message: AxisArray) -> int:
+        # State (tables, bins) depends on the transformed axis' length, not on the other dims'
+        # sizes: a window stream alternating 0 and 1 windows per message must not reset.
         x = message.data
-        ax = message.axes.get(self.settings.axis or (message.dims[:1] or [None])[0])
-        return hash((tuple(message.dims), tuple(x.shape), getattr(ax, "gain", None),
+        axis = self.settings.axis or (message.dims[:1] or [None])[0]
+        ax = message.axes.get(axis)
+        n = x.shape[message.dims.index(axis)] if axis in message.dims else None
+        return hash((tuple(message.dims), n, getattr(ax, "gain", None),
                      type(x), x.dtype, str(device_of(x))))  # str: MLX devices hash by id
 
     def _reset_state(self, message: AxisArray) -> None:
