@@ -81,46 +81,28 @@ def _empty_fill(x: Any, axis: int) -> float:
 
 
 # ----------------------------------------------------------------------------- plain
-def mean(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:
-    x, axis, empty = _prepare(xp, x, axis)
-    if empty:
-        return _filled(xp, x, axis, keepdims, _empty_fill(x, axis))
-    return xp.mean(x, axis=axis, keepdims=keepdims)
+def _plain(name: str, empty_value: float | None = None) -> Callable[..., Any]:
+    """The reduction ``xp.<name>`` behind the shared float cast and zero-size handling
+    (``empty_value`` None: NaN for an empty reduction axis)."""
+
+    def reduction(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:
+        x, axis, empty = _prepare(xp, x, axis)
+        if empty:
+            fill = _empty_fill(x, axis) if empty_value is None else empty_value
+            return _filled(xp, x, axis, keepdims, fill)
+        return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
+
+    reduction.__name__ = reduction.__qualname__ = name
+    reduction.__doc__ = f"``xp.{name}`` along ``axis`` (float input; zero-size safe)."
+    return reduction
 
 
-def var(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:
-    x, axis, empty = _prepare(xp, x, axis)
-    if empty:
-        return _filled(xp, x, axis, keepdims, _empty_fill(x, axis))
-    return xp.var(x, axis=axis, keepdims=keepdims)
-
-
-def std(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:
-    x, axis, empty = _prepare(xp, x, axis)
-    if empty:
-        return _filled(xp, x, axis, keepdims, _empty_fill(x, axis))
-    return xp.std(x, axis=axis, keepdims=keepdims)
-
-
-def min(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:  # noqa: A001
-    x, axis, empty = _prepare(xp, x, axis)
-    if empty:
-        return _filled(xp, x, axis, keepdims, _empty_fill(x, axis))
-    return xp.min(x, axis=axis, keepdims=keepdims)
-
-
-def max(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:  # noqa: A001
-    x, axis, empty = _prepare(xp, x, axis)
-    if empty:
-        return _filled(xp, x, axis, keepdims, _empty_fill(x, axis))
-    return xp.max(x, axis=axis, keepdims=keepdims)
-
-
-def sum(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:  # noqa: A001
-    x, axis, empty = _prepare(xp, x, axis)
-    if empty:
-        return _filled(xp, x, axis, keepdims, 0.0)
-    return xp.sum(x, axis=axis, keepdims=keepdims)
+mean = _plain("mean")
+var = _plain("var")
+std = _plain("std")
+min = _plain("min")  # noqa: A001
+max = _plain("max")  # noqa: A001
+sum = _plain("sum", 0.0)  # noqa: A001
 
 
 def median(xp: Any, x: Any, axis: int = -1, *, keepdims: bool = False) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from ezmsg.baseproc import ClockDrivenSettings
-from ezmsg.util.messages.axisarray import CoordinateAxis
+from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from .. import _backend
 from .._validate import check_count, check_real
@@ -62,3 +62,9 @@ def channel_axis(n_ch: int) -> CoordinateAxis:
     """A ``ch`` axis labelled ``ch0 .. ch{n-1}`` (build once per stream and reuse)."""
     return CoordinateAxis(data=np.array([f"ch{i}" for i in range(n_ch)]), dims=["ch"],
                           unit="label")
+
+
+def block(data: Any, time_axis: LinearAxis, ch: CoordinateAxis, key: str) -> AxisArray:
+    """A source's output message: ``(time, ch)`` data, materialised (MLX), streaming on time."""
+    return AxisArray(_backend.materialize(data), dims=["time", "ch"],
+                     axes={"time": time_axis, "ch": ch}, key=key, stream_dim="time")

@@ -14,7 +14,7 @@ from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from .. import _backend
 from .._validate import check_count, check_real
-from ._source import SourceSettings, channel_axis, check_source_settings, resolve_target
+from ._source import SourceSettings, block, channel_axis, check_source_settings, resolve_target
 
 
 class WhiteNoiseSettings(SourceSettings):
@@ -87,13 +87,7 @@ class WhiteNoiseProducer(BaseClockDrivenProducer[WhiteNoiseSettings, WhiteNoiseS
             data = data * s.scale
         if s.loc != 0.0:
             data = data + s.loc
-        return AxisArray(
-            _backend.materialize(data),
-            dims=["time", "ch"],
-            axes={"time": time_axis, "ch": self._ch},
-            key="white_noise",
-            stream_dim="time",
-        )
+        return block(data, time_axis, self._ch, "white_noise")
 
 
 class WhiteNoise(BaseClockDrivenUnit[WhiteNoiseSettings, WhiteNoiseProducer]):

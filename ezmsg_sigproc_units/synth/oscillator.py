@@ -27,7 +27,7 @@ from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from .. import _backend
 from .._validate import check_count, check_real
-from ._source import SourceSettings, channel_axis, check_source_settings, resolve_target
+from ._source import SourceSettings, block, channel_axis, check_source_settings, resolve_target
 
 _TWO_PI = 2.0 * math.pi
 _MAX_TABLES = 8
@@ -145,13 +145,7 @@ class OscillatorProducer(BaseClockDrivenProducer[OscillatorSettings, OscillatorS
         sin_th, cos_th = self._table(n_samples)
         data = sin_th * a_cos + cos_th * a_sin
         st.phase = self._phase_at(st.counter + n_samples)  # the base then advances counter
-        return AxisArray(
-            _backend.materialize(data),
-            dims=["time", "ch"],
-            axes={"time": time_axis, "ch": self._ch},
-            key="oscillator",
-            stream_dim="time",
-        )
+        return block(data, time_axis, self._ch, "oscillator")
 
 
 class Oscillator(BaseClockDrivenUnit[OscillatorSettings, OscillatorProducer]):
