@@ -72,6 +72,16 @@ def add_const(xp: Any, x: Any, value: float) -> Any:
     return as_float(xp, x) + value
 
 
+def add(xp: Any, a: Any, b: Any) -> Any:
+    """``a + b`` of two same-shaped arrays, in float."""
+    return as_float(xp, a) + as_float(xp, b)
+
+
+def subtract(xp: Any, a: Any, b: Any) -> Any:
+    """``a - b`` of two same-shaped arrays, in float."""
+    return as_float(xp, a) - as_float(xp, b)
+
+
 def subtract_const(xp: Any, x: Any, value: float, subtrahend: bool) -> Any:
     """``x - value`` when ``value`` is the subtrahend, else ``value - x``."""
     x = as_float(xp, x)

@@ -3,8 +3,6 @@ stream from another sample by sample (paired by arrival order, as in ``add``).""
 
 from __future__ import annotations
 
-from typing import Any
-
 import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
@@ -14,7 +12,7 @@ from .._messages import replace_data
 from .._processors import StatelessTransformer
 from .._units import TransformerUnit
 from .._validate import check_real
-from .add import _PairProcessor, _PairState, _PairUnit
+from ._pair import _PairProcessor, _PairState, _PairUnit
 
 
 class ConstDifferenceSettings(ez.Settings):
@@ -54,10 +52,6 @@ def const_difference(value: float = 0.0, subtrahend: bool = True) -> ConstDiffer
     return ConstDifferenceTransformer(ConstDifferenceSettings(value=value, subtrahend=subtrahend))
 
 
-def _subtract(xp: Any, a: Any, b: Any) -> Any:
-    return elementwise.as_float(xp, a) - elementwise.as_float(xp, b)
-
-
 class DifferenceState(_PairState):
     """Queues of ``DifferenceProcessor``."""
 
@@ -65,7 +59,7 @@ class DifferenceState(_PairState):
 class DifferenceProcessor(_PairProcessor):
     """``a - b`` of paired messages (integer input computed in the default float)."""
 
-    _KERNEL = staticmethod(_subtract)
+    _KERNEL = staticmethod(elementwise.subtract)
     _STATE = DifferenceState
 
 

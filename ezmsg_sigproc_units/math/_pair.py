@@ -1,0 +1,133 @@
+"""Pairing of two streams by arrival order (the n-th message of A with the n-th of B),
+shared by ``add.Add`` and ``difference.Difference``: queues, a processor parameterised by a
+kernel ``f(xp, a, b)``, and a two-input Unit that publishes as soon as a pair is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import pickle
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import ezmsg.core as ez
+from ezmsg.util.messages.axisarray import AxisArray
+
+from .._backend import array_namespace, materialize
+from .._messages import replace_data
+
+
+@dataclasses.dataclass
+class _PairState:
+    """Messages waiting for a partner, oldest first (picklable)."""
+
+    queue_a: collections.deque = dataclasses.field(default_factory=collections.deque)
+    """Messages from stream A not yet combined."""
+
+    queue_b: collections.deque = dataclasses.field(default_factory=collections.deque)
+    """Messages from stream B not yet combined."""
+
+
+class _PairProcessor:
+    """Combine the oldest message of A with the oldest of B through ``_KERNEL(xp, a, b)``.
+
+    ``push_a``/``push_b`` queue a message and return at once; ``__call__`` returns the next
+    combined message or None (never blocks, no event loop); ``await __acall__()`` waits until
+    both queues hold a message. The output carries message A's metadata. A pair that cannot
+    be combined (different shapes or namespaces) raises and is dropped, so the stream goes on.
+    """
+
+    _KERNEL: Callable[[Any, Any, Any], Any]
+    _STATE: type[_PairState] = _PairState
+
+    def __init__(self) -> None:
+        self._state = self._STATE()
+        self._event: asyncio.Event | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def state(self) -> _PairState:
+        return self._state
+
+    @state.setter
+    def state(self, state: _PairState | bytes) -> None:
+        self._state = pickle.loads(state) if isinstance(state, bytes) else state
+        self._notify()
+
+    def push_a(self, message: AxisArray) -> None:
+        self._state.queue_a.append(message)
+        self._notify()
+
+    def push_b(self, message: AxisArray) -> None:
+        self._state.queue_b.append(message)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    def __call__(self) -> AxisArray | None:
+        st = self._state
+        if not st.queue_a or not st.queue_b:
+            return None
+        a = st.queue_a.popleft()
+        b = st.queue_b.popleft()
+        if tuple(a.data.shape) != tuple(b.data.shape):
+            raise ValueError(
+                f"shape mismatch: message A has shape {tuple(a.data.shape)}, "
+                f"message B has shape {tuple(b.data.shape)}"
+            )
+        xp = array_namespace(a.data, b.data)
+        return replace_data(a, self._KERNEL(xp, a.data, b.data))
+
+    async def __acall__(self) -> AxisArray:
+        loop = asyncio.get_running_loop()
+        if self._event is None or self._event_loop is not loop:
+            self._event, self._event_loop = asyncio.Event(), loop
+        while True:
+            self._event.clear()
+            out = self()
+            if out is not None:
+                return out
+            await self._event.wait()
+
+    __anext__ = __acall__
+
+    def __aiter__(self) -> _PairProcessor:
+        return self
+
+
+class _PairUnit(ez.Unit):
+    """Two input streams combined pairwise by ``_PROCESSOR``; publishes every ready result."""
+
+    _PROCESSOR: typing.ClassVar[type[_PairProcessor]]
+
+    INPUT_SIGNAL_A = ez.InputStream(AxisArray)
+    INPUT_SIGNAL_B = ez.InputStream(AxisArray)
+    OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
+
+    async def initialize(self) -> None:
+        self.processor = self._PROCESSOR()
+
+    def _ready(self) -> AxisArray | None:
+        out = self.processor()
+        if out is not None:
+            materialize(out.data)  # lazy backends compute before the message leaves
+        return out
+
+    @ez.subscriber(INPUT_SIGNAL_A)
+    @ez.publisher(OUTPUT_SIGNAL)
+    async def on_a(self, message: AxisArray) -> typing.AsyncGenerator:
+        self.processor.push_a(message)
+        while (out := self._ready()) is not None:
+            yield self.OUTPUT_SIGNAL, out
+
+    @ez.subscriber(INPUT_SIGNAL_B)
+    @ez.publisher(OUTPUT_SIGNAL)
+    async def on_b(self, message: AxisArray) -> typing.AsyncGenerator:
+        self.processor.push_b(message)
+        while (out := self._ready()) is not None:
+            yield self.OUTPUT_SIGNAL, out
