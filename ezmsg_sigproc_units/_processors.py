@@ -22,3 +22,42 @@ class StatelessTransformer(
         process = cls.__dict__.get("_process")
         if process is not None:
             cls.__call__ = process  # type: ignore[method-assign]
+
+
+class IdleOutput:
+    """The output a chain gives for a message that carries no samples along ``dim``, reused.
+
+    Windowed chains (spectrogram, band power) see many messages that complete no window; the
+    stages after the windowing then only reshape an empty array and relabel axes. After the
+    chain has run once on such a message, ``get`` rebuilds that empty output around the new
+    message's ``dim`` axis, key and attrs without running the later stages. ``key`` names the
+    layout the template belongs to (an object whose identity changes whenever the layout or
+    the upstream state does, e.g. the window stage's plan); ``clear`` drops the template."""
+
+    __slots__ = ("_key", "_out", "dim", "src_dim")
+
+    def __init__(self, dim: str, src_dim: str | None = None) -> None:
+        self.dim, self.src_dim = dim, src_dim or dim
+        self._key: object = None
+        self._out: typing.Any = None
+
+    def clear(self) -> None:
+        self._key = self._out = None
+
+    def get(self, key: object, src: typing.Any) -> typing.Any:
+        """The cached empty output relabelled from ``src``, or None (not idle, or no template
+        for ``key``)."""
+        if key is None or key is not self._key:
+            return None
+        axes = self._out.axes.copy()
+        axes[self.dim] = src.axes[self.src_dim]
+        fields = self._out.__dict__.copy()
+        fields.pop("_fingerprint", None)  # caches ezmsg may have attached to the template
+        fields.pop("_wire_token", None)
+        fields.update(axes=axes, key=src.key, attrs=src.attrs)
+        out = object.__new__(type(self._out))
+        out.__dict__ = fields
+        return out
+
+    def put(self, key: object, out: typing.Any) -> None:
+        self._key, self._out = key, out

@@ -14,6 +14,7 @@ from ezmsg.baseproc import CompositeProcessor
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
+from ._processors import IdleOutput
 from ._units import TransformerUnit
 from ._validate import check_member
 from .aggregate import AggregationFunction, RangedAggregateSettings, RangedAggregateTransformer
@@ -52,7 +53,11 @@ class BandPowerSettings(ez.Settings):
 
 class BandPowerTransformer(CompositeProcessor[BandPowerSettings, AxisArray, AxisArray]):
     """Spectrogram -> ranged aggregate over ``freq``. A band above fs/2 raises ``ValueError``
-    naming ``bands`` at the first message."""
+    naming ``bands`` at the first message. Messages that complete no window skip the
+    aggregate stage (see ``SpectrogramTransformer``)."""
+
+    _idle: IdleOutput | None = None
+    _checked_gain: float | None = None
 
     @staticmethod
     def _initialize_processors(settings: BandPowerSettings) -> dict:
@@ -64,20 +69,40 @@ class BandPowerTransformer(CompositeProcessor[BandPowerSettings, AxisArray, Axis
 
     def _check_bands(self, message: AxisArray) -> None:
         gain = getattr(message.axes.get("time"), "gain", None)
+        if gain == self._checked_gain:
+            return
         if self.settings.bands and gain:
             nyquist = 0.5 / gain
             high = max(hi for _, hi in self.settings.bands)
             if high > nyquist:
                 raise ValueError(f"bands: {high} Hz is above the Nyquist frequency {nyquist} Hz "
                                  "of this stream")
+        self._checked_gain = gain
 
     def _process(self, message: AxisArray) -> AxisArray | None:
         self._check_bands(message)
-        return super()._process(message)
+        spectrogram = self._procs["spectrogram"]
+        spec = spectrogram(message)
+        plan = spectrogram.window_plan
+        if self._idle is None:
+            self._idle = IdleOutput("time")
+        empty = plan is not None and "time" in spec.dims and (
+            spec.data.shape[spec.dims.index("time")] == 0)
+        if empty:
+            out = self._idle.get(plan, spec)
+            if out is not None:
+                return out
+        result = self._post_process(self._procs["aggregate"](spec))
+        if empty:
+            self._idle.put(plan, result)
+        return result
 
     async def _aprocess(self, message: AxisArray) -> AxisArray | None:
-        self._check_bands(message)
-        return await super()._aprocess(message)
+        return self._process(message)  # every stage is synchronous
+
+    def update_settings(self, new_settings: BandPowerSettings) -> None:
+        self._idle, self._checked_gain = None, None
+        super().update_settings(new_settings)
 
     def _post_process(self, result: AxisArray | None) -> AxisArray | None:
         if result is not None:

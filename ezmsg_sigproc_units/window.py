@@ -205,6 +205,13 @@ class WindowTransformer(
     async def __acall__(self, message: AxisArray) -> AxisArray:
         return self(message)
 
+    @property
+    def plan(self) -> _Plan | None:
+        """The hot path's per-layout constants after the last message (None in passthrough
+        mode). A new object whenever the layout, settings or state change, so downstream
+        caches can key on its identity."""
+        return self._plan
+
     def _process(self, message: AxisArray) -> AxisArray:
         if self.settings.window_dur is None:
             return message
@@ -249,11 +256,8 @@ class WindowTransformer(
             fields["data"] = p.xp.reshape(wins, message.data.shape[: p.ix] + (-1,)
                                           + wins.shape[p.ix + 2 :])
         else:
-            if self.settings.anchor is not p.anchor:
-                p.set_anchor(self.settings.anchor)
-            lead = p.lead
             axes[p.axis] = p.time_axis
-            axes[p.newaxis] = LinearAxis(p.unit, p.hop, t0 + lead)  # (unit, gain, offset):
+            axes[p.newaxis] = LinearAxis(p.unit, p.hop, t0 + p.lead)  # (unit, gain, offset):
             # positional arguments construct it in half the time of keywords
             fields["data"] = wins
             fields["dims"] = p.out_dims.copy()
@@ -294,7 +298,8 @@ class _Plan:
         shape = list(x.shape)
         shape[self.ix : self.ix + 1] = [0, st.window]
         self.empty = zeros(self.xp, shape, dtype=x.dtype, device=self.device)
-        self.anchor = None
+        # a settings change (anchor included) brings new settings, hence a new plan
+        self.set_anchor(t.settings.anchor)
 
     def matches(self, m: AxisArray) -> bool:
         x, ix = m.data, self.ix

@@ -12,9 +12,11 @@ Two implementations with identical results:
   gathers all windows with one ``xp.take`` and an index array cached per
   ``(W, H, count, device)``; nothing is written in place.
 * NumPy (``native("window_push", "numpy")``): a buffer of ``2 (W + n)`` samples (n: the
-  chunk length when it was sized) preallocated once and written in place; the held samples
-  move to its front only when a chunk would not fit. Windows are read through a strided view
-  and copied out (never a view of the buffer).
+  chunk length when it was sized), written in place only past the samples it holds. When a
+  chunk would not fit, the held samples move to the front of a *new* buffer, so a region
+  once written is never written again. Windows are therefore returned as read-only views of
+  the buffer (no copy: a 500 x 64 float32 window cost ~10 us to copy); they stay valid for
+  as long as anyone holds them.
 * torch (``native("window_push", "torch")``): the same preallocated buffer written with
   standard ``setitem``, windows gathered with ``xp.take``.
 
@@ -139,18 +141,14 @@ def _np_push(xp: Any, buf: Any, start: int, stop: int, deficit: int, chunk: Any,
         chunk = chunk[pre + (slice(drop, n),)]
         n -= drop
         deficit -= drop
-    if buf is None or stop + n > buf.shape[axis]:
+    if buf is None or stop + n > buf.shape[axis]:  # never in place: windows may view it
         held = stop - start
-        if buf is not None and held + n <= buf.shape[axis]:
-            buf[pre + (slice(0, held),)] = buf[pre + (slice(start, stop),)]  # overlap-safe
-        else:
-            shape = list(chunk.shape)
-            shape[axis] = max(2 * w + 2 * n, held + n)
-            new = np.empty(shape, dtype=chunk.dtype)
-            if held:
-                new[pre + (slice(0, held),)] = buf[pre + (slice(start, stop),)]
-            buf = new
-        start, stop = 0, held
+        shape = list(chunk.shape)
+        shape[axis] = max(2 * w + 2 * n, held + n)
+        new = np.empty(shape, dtype=chunk.dtype)
+        if held:
+            new[pre + (slice(0, held),)] = buf[pre + (slice(start, stop),)]
+        buf, start, stop = new, 0, held
     if n:
         if axis:
             buf[pre + (slice(stop, stop + n),)] = chunk
@@ -160,8 +158,9 @@ def _np_push(xp: Any, buf: Any, start: int, stop: int, deficit: int, chunk: Any,
     avail = stop - start
     if avail < w:
         return None, buf, start, stop, deficit
-    if avail < w + h:  # exactly one window: a slice with a new axis, copied
-        out = buf[pre + (None, slice(start, start + w))].copy()
+    if avail < w + h:  # exactly one window: a read-only slice with a new axis
+        out = buf[pre + (None, slice(start, start + w))]
+        out.flags.writeable = False
         start += h
     else:
         count = (avail - w) // h + 1
@@ -169,11 +168,11 @@ def _np_push(xp: Any, buf: Any, start: int, stop: int, deficit: int, chunk: Any,
         st = view.strides
         shape = view.shape[:axis] + (count, w) + view.shape[axis + 1 :]
         strides = st[:axis] + (st[axis] * h, st[axis]) + st[axis + 1 :]
-        out = np.lib.stride_tricks.as_strided(view, shape, strides, writeable=False).copy()
+        out = np.lib.stride_tricks.as_strided(view, shape, strides, writeable=False)
         start += count * h
-    if start >= stop:
+    if start > stop:  # no rewind to 0: the region behind ``stop`` may be viewed
         deficit += start - stop
-        start = stop = 0
+        start = stop
     return out, buf, start, stop, deficit
 
 
