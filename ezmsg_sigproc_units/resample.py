@@ -1,0 +1,269 @@
+"""Resample a stream to a new rate, message by message.
+
+Two methods:
+
+* ``"polyphase"`` (regularly sampled input, a LinearAxis, whose rate ratio is a fraction
+  ``up / down`` with small terms): the whole-stream output of
+  ``scipy.signal.resample_poly(x, up, down, axis, window)`` (anti-alias FIR, output sample
+  ``n`` at input time ``n * down / up``), emitted causally: output ``n`` leaves as soon as every
+  input it depends on has arrived. Declared latency: at most ``half_len / up`` input samples,
+  ``half_len = 10 * max(up, down)`` for the default filter (1 kHz -> 250 Hz: 40 ms; 1 kHz ->
+  300 Hz: 33.3 ms); ``ResampleState.latency`` holds it in seconds. The last outputs of
+  ``resample_poly`` (which zero-pads past the end) are held until more input arrives.
+* ``"linear"`` (irregular input, a CoordinateAxis of timestamps, or on request): linear
+  interpolation onto the regular grid ``t0 + k / resample_rate`` (``t0``: the stream's first
+  timestamp), as ``numpy.interp``. Output ``k`` leaves once an input at or after its time has
+  arrived (the last input sample is held), so the latency is at most one input interval. No
+  anti-alias filter: low-pass first when downsampling.
+
+The output time axis is a LinearAxis (gain ``1 / resample_rate``, offset: the time of the
+message's first output, or of the next output when the message completes none). For a
+LinearAxis input the output grid is anchored at the stream's first sample and advanced by
+sample counts; later messages' offsets are not read (gaps or clock jitter are not detected).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import ezmsg.core as ez
+import numpy as np
+from ezmsg.baseproc import BaseStatefulTransformer, processor_state
+from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
+from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
+
+from ._backend import dtype_name, float_dtype_for, namespace_and_device
+from ._kernels import resampling as _rs
+from ._messages import axis_index, replace_data, replace_fields
+from ._units import TransformerUnit
+from ._validate import check_count, check_real
+
+_METHODS = ("auto", "polyphase", "linear")
+
+
+class ResampleSettings(ez.Settings):
+    axis: str | None = None
+    """Dim to resample along. None (default) follows the message's declared ``stream_dim``,
+    else ``"time"`` when present, else the first dim."""
+
+    resample_rate: float | None = None
+    """Output rate in Hz (per unit of the axis). Required: None raises ``ValueError`` at the
+    first message. Default None."""
+
+    method: str = "auto"
+    """``"auto"`` (default): polyphase for a LinearAxis whose ratio ``resample_rate / fs`` is
+    ``up / down`` with both terms <= ``max_factor`` (within 1e-9 relative), else linear.
+    ``"polyphase"``: refuse anything else. ``"linear"``: interpolate always."""
+
+    window: Any = ("kaiser", 5.0)
+    """Polyphase filter: a window spec for ``scipy.signal.firwin`` (as ``resample_poly``'s
+    ``window``), or a 1-D sequence of FIR taps used as given (stored as a tuple of floats).
+    Default ``("kaiser", 5.0)``."""
+
+    max_factor: int = 256
+    """Largest ``up`` or ``down`` the polyphase method accepts (its filter has
+    ``20 * max(up, down) + 1`` taps). Default 256."""
+
+    def __post_init__(self) -> None:
+        if self.axis is not None and (not isinstance(self.axis, str) or not self.axis):
+            raise ValueError(f"axis: must be a dim name or None, got {self.axis!r}")
+        if self.resample_rate is not None:
+            check_real("resample_rate", self.resample_rate)
+            if self.resample_rate <= 0:
+                raise ValueError(f"resample_rate: must be > 0 (Hz), got {self.resample_rate!r}")
+        if self.method not in _METHODS:
+            raise ValueError(f"method: must be one of {_METHODS}, got {self.method!r}")
+        check_count("max_factor", self.max_factor)
+        w = self.window
+        if isinstance(w, str) or (isinstance(w, tuple) and w and isinstance(w[0], str)):
+            return
+        try:
+            taps = tuple(float(v) for v in np.asarray(w, dtype=np.float64).reshape(-1))
+            ok = np.ndim(w) == 1 and len(taps) > 0 and all(map(math.isfinite, taps))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"window: must be a window spec (str or tuple) or 1-D finite taps, "
+                             f"got {w!r}")
+        object.__setattr__(self, "window", taps)  # hashable, comparable
+
+
+@processor_state
+class ResampleState:
+    axis: str = ""
+    """Dim being resampled."""
+    method: str = ""
+    """``"polyphase"``, ``"linear"`` or ``"identity"`` (rate unchanged)."""
+    design: _rs.PolyphaseDesign | None = None
+    """Host filter design (polyphase)."""
+    buf: Any = None
+    """Polyphase: the last ``K - 1`` inputs ``(K - 1, C)``; linear: the last input ``(1, C)``
+    (None before the first). On the data's device, in its float dtype."""
+    n_in: int = 0
+    """Inputs consumed so far."""
+    n_out: int = 0
+    """Outputs emitted so far."""
+    t0: float | None = None
+    """Time of the stream's first input (None before it)."""
+    last_t: float | None = None
+    """Linear: timestamp of the held last input."""
+    gain_in: float | None = None
+    """Input sample period (LinearAxis input), else None."""
+    latency: float = 0.0
+    """Declared latency in the axis' unit. Polyphase: the longest an output waits after its
+    own time (``half_len / up`` input samples). Linear: 0 (an output leaves with the first
+    input at or after its time)."""
+    dtype: str = ""
+    """Name of the compute dtype (the input's float dtype), e.g. ``"float32"``."""
+
+
+class ResampleTransformer(
+    BaseStatefulTransformer[ResampleSettings, AxisArray, AxisArray, ResampleState]
+):
+    """Streaming resampler; one output message (possibly empty along the axis) per input.
+    State resets when the layout of the other dims, the axis' type or gain, or the data's
+    namespace, device or dtype change."""
+
+    def _resolve_axis(self, message: AxisArray) -> str:
+        return resolve_configured_stream_dim(self, message, self.settings.axis)
+
+    def _hash_message(self, message: AxisArray) -> int:
+        axis = self._resolve_axis(message)
+        xp, dev = namespace_and_device(message.data)
+        ax = message.axes.get(axis)
+        return self._message_hash(
+            message, exclude_dims=(axis,),
+            extra=(axis, type(ax).__name__, getattr(ax, "gain", None), xp, str(dev),
+                   message.data.dtype))
+
+    def _reset_state(self, message: AxisArray) -> None:
+        s, st = self.settings, self._state
+        if s.resample_rate is None:
+            raise ValueError("resample_rate: required (output rate in Hz), got None")
+        st.axis = axis = self._resolve_axis(message)
+        axis_index(message, axis)
+        ax = message.axes.get(axis)
+        if not isinstance(ax, (LinearAxis, CoordinateAxis)):
+            raise ValueError(f"axis: dim {axis!r} has no LinearAxis or CoordinateAxis to read "
+                             f"sample times from")
+        xp, dev = namespace_and_device(message.data)
+        st.dtype = dtype_name(float_dtype_for(xp, message.data.dtype, dev))
+        st.gain_in = ax.gain if isinstance(ax, LinearAxis) else None
+        st.method, st.design, st.latency = "linear", None, 0.0
+        st.buf, st.n_in, st.n_out, st.t0, st.last_t = None, 0, 0, None, None
+        if s.method == "linear":
+            return
+        if st.gain_in is None:
+            if s.method == "polyphase":
+                raise ValueError(f"method: 'polyphase' needs a LinearAxis (regular sampling) on "
+                                 f"dim {axis!r}; use 'linear' or 'auto' for timestamps")
+            return
+        ratio = s.resample_rate * st.gain_in
+        frac = Fraction(ratio).limit_denominator(s.max_factor)
+        up, down = frac.numerator, frac.denominator
+        if up < 1 or up > s.max_factor or abs(up / down - ratio) > 1e-9 * ratio:
+            if s.method == "polyphase":
+                raise ValueError(f"resample_rate: {s.resample_rate} Hz over {1 / st.gain_in} Hz "
+                                 f"is not a ratio up/down with terms <= max_factor "
+                                 f"({s.max_factor})")
+            ez.logger.info(f"resample: ratio {ratio} is not a small fraction; linear "
+                           f"interpolation (no anti-alias filter)")
+            return
+        if up == down:
+            st.method = "identity"
+            return
+        try:
+            st.design = _rs.design_polyphase(up, down, s.window)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"window: {exc}") from exc
+        st.method = "polyphase"
+        st.latency = _rs.latency_samples(st.design) * st.gain_in
+
+    # ------------------------------------------------------------------ hot path
+    def _process(self, message: AxisArray) -> AxisArray:
+        st = self._state
+        ix = axis_index(message, st.axis)
+        x = message.data
+        xp, dev = namespace_and_device(x)
+        dtype = getattr(xp, st.dtype)
+        if x.dtype != dtype:
+            x = xp.astype(x, dtype)
+        if st.method == "identity":
+            return replace_data(message, x)
+        ax = message.axes[st.axis]
+        t = x.shape[ix]
+        if st.t0 is None and t > 0:
+            st.t0 = ax.offset if st.gain_in is not None else float(ax.data[0])
+        # (T, C): time first, the other dims flattened
+        moved = x if ix == 0 else xp.permute_dims(x, (ix,) + tuple(i for i in range(x.ndim)
+                                                                   if i != ix))
+        rest = tuple(moved.shape[1:])
+        x2 = xp.reshape(moved, (t, math.prod(rest)))
+        if st.method == "polyphase":
+            y2 = self._polyphase(xp, dev, dtype, x2, t)
+        else:
+            y2 = self._linear(xp, dev, dtype, x2, t, ax)
+        y = xp.reshape(y2, (y2.shape[0],) + rest)
+        if ix:
+            y = xp.permute_dims(y, tuple(range(1, ix + 1)) + (0,) + tuple(range(ix + 1, y.ndim)))
+        first = st.n_out - y2.shape[0]
+        t0 = st.t0 if st.t0 is not None else (ax.offset if st.gain_in is not None else 0.0)
+        new_ax = LinearAxis(gain=1.0 / self.settings.resample_rate,
+                            offset=t0 + first / self.settings.resample_rate, unit=ax.unit)
+        return replace_fields(message, data=y, axes={**message.axes, st.axis: new_ax})
+
+    def _polyphase(self, xp: Any, dev: Any, dtype: Any, x2: Any, t: int) -> Any:
+        st = self._state
+        if st.buf is None:
+            st.buf = _rs.polyphase_zero_state(xp, st.design, x2.shape[1], dtype=dtype,
+                                              device=dev)
+        plan = _rs.polyphase_plan(xp, st.design, st.n_in, st.n_out, t, dtype=dtype, device=dev)
+        y2, st.buf = _rs.polyphase_filter(xp, plan, x2, st.buf)
+        st.n_in += t
+        st.n_out += plan.n_out
+        return y2
+
+    def _linear(self, xp: Any, dev: Any, dtype: Any, x2: Any, t: int, ax: Any) -> Any:
+        st, rate = self._state, self.settings.resample_rate
+        if t == 0:
+            return x2
+        # Host metadata only: sample times (never the data) decide rows and weights.
+        if st.gain_in is not None:
+            times = st.t0 + (st.n_in + np.arange(t)) * st.gain_in
+        else:
+            times = np.asarray(ax.data, dtype=np.float64)
+        t_ext = times if st.last_t is None else np.concatenate(([st.last_t], times))
+        if not np.all(np.diff(t_ext) > 0):
+            raise ValueError(f"axis: timestamps on dim {st.axis!r} must increase strictly")
+        ext = x2 if st.buf is None else xp.concat((st.buf, x2), axis=0)
+        k_end = int(math.floor((t_ext[-1] - st.t0) * rate)) + 2
+        while k_end > st.n_out and st.t0 + (k_end - 1) / rate > t_ext[-1]:
+            k_end -= 1
+        st.n_in += t
+        st.buf, st.last_t = ext[ext.shape[0] - 1 :, ...], float(t_ext[-1])
+        if k_end <= st.n_out:
+            return x2[0:0, ...]
+        tau = st.t0 + np.arange(st.n_out, k_end) / rate
+        st.n_out = k_end
+        i0, i1, w = _rs.linear_weights(xp, t_ext, tau, dtype=dtype, device=dev)
+        return _rs.linear_interp(xp, ext, i0, i1, w)
+
+
+ResampleProcessor = ResampleTransformer
+"""The peer's name. Here every call returns the resampled message (no reference stream)."""
+
+
+class ResampleUnit(TransformerUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
+    SETTINGS = ResampleSettings
+
+
+Resample = ResampleUnit
+
+
+def resample(resample_rate: float, axis: str | None = None, method: str = "auto"
+             ) -> ResampleTransformer:
+    """A ``ResampleTransformer`` to ``resample_rate`` Hz."""
+    return ResampleTransformer(ResampleSettings(axis=axis, resample_rate=resample_rate,
+                                                method=method))

@@ -1,0 +1,201 @@
+import numpy as np
+import pytest
+from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
+from scipy.signal import resample_poly
+
+from ezmsg_sigproc_units.resample import (
+    Resample,
+    ResampleProcessor,
+    ResampleSettings,
+    ResampleTransformer,
+    ResampleUnit,
+    resample,
+)
+from ezmsg_sigproc_units.testing import (
+    assert_chunked_equals_whole,
+    assert_close,
+    assert_pickle_resumes,
+    random_partitions,
+    split_message,
+)
+
+
+def _msg(data, dims=("time", "ch"), fs=1000.0, offset=0.5):
+    return AxisArray(data, dims=list(dims), axes={"time": AxisArray.TimeAxis(fs=fs, offset=offset)})
+
+
+def _emitted(n, up, down):
+    half_len = 10 * max(up, down)
+    return max(0, (n * up - 1 - half_len) // down + 1)
+
+
+def _partitions(backend, n, seed=0):
+    """Random partitions with empty and length-1 chunks. On NumPy: many, of any length; on
+    the other backends one, of lengths drawn from a few values, because JAX compiles every op
+    once per shape and would spend seconds on many distinct chunk lengths."""
+    if backend.value == "numpy":
+        return random_partitions(n, count=4, seed=seed, max_chunk=60)
+    rng = np.random.default_rng(seed)
+    lengths = [0, 1]
+    while sum(lengths) < n:
+        lengths.append(min(int(rng.choice([0, 1, 16])), n - sum(lengths)))
+    return [lengths]
+
+
+def _irregular(data, seed=0):
+    t = 3.0 + np.cumsum(np.random.default_rng(seed).uniform(0.4e-3, 1.6e-3, data.shape[0]))
+    return AxisArray(data, dims=["time", "ch"],
+                     axes={"time": CoordinateAxis(data=t, dims=["time"], unit="s")}), t
+
+
+@pytest.mark.parametrize("rate,up,down,time_last", [(250.0, 1, 4, False), (300.0, 3, 10, True)])
+def test_polyphase_chunked_equals_resample_poly(backend, float_dtype, rate, up, down, time_last):
+    n = 190 if backend.value == "numpy" else 110
+    host = np.random.default_rng(up).standard_normal((n, 2, 2)).astype(float_dtype)
+    ref = resample_poly(host.astype(np.float64), up, down, axis=0)[: _emitted(n, up, down)]
+    dims = ("time", "a", "b")
+    if time_last:
+        host, ref, dims = (np.ascontiguousarray(np.moveaxis(host, 0, -1)),
+                           np.moveaxis(ref, 0, -1), ("a", "b", "time"))
+    assert_chunked_equals_whole(lambda: resample(rate), _msg(backend.asarray(host), dims),
+                                reference=ref, partitions=_partitions(backend, n, up))
+
+
+def test_upsampling_and_custom_window():
+    host = np.random.default_rng(4).standard_normal((120, 3))
+    ref = resample_poly(host, 5, 2, axis=0, window=("kaiser", 8.0))
+    settings = ResampleSettings(resample_rate=250.0, window=("kaiser", 8.0))
+    whole = ResampleTransformer(settings)(_msg(host, fs=100.0))
+    n = _emitted(120, 5, 2)
+    np.testing.assert_allclose(whole.data, ref[:n], rtol=1e-12, atol=1e-12)
+    taps = np.hanning(33)
+    settings = ResampleSettings(resample_rate=250.0, window=taps)
+    assert isinstance(settings.window, tuple) and len(settings.window) == 33  # hashable
+    out = ResampleTransformer(settings)(
+        _msg(host, fs=100.0))
+    ref = resample_poly(host, 5, 2, axis=0, window=taps)
+    np.testing.assert_allclose(out.data, ref[: out.data.shape[0]], rtol=1e-12, atol=1e-12)
+    assert out.data.shape[0] == max(0, (120 * 5 - 1 - 16) // 2 + 1)
+
+
+def test_output_axis_and_emitted_counts():
+    host = np.random.default_rng(5).standard_normal((300, 1))
+    msg = _msg(host, offset=2.0)
+    for lengths in random_partitions(300, count=4, seed=1):
+        proc = resample(300.0)
+        n_in = n_out = 0
+        for chunk in split_message(msg, lengths):
+            out = proc(chunk)
+            ax = out.axes["time"]
+            assert ax.gain == pytest.approx(1 / 300.0)
+            assert ax.offset == pytest.approx(2.0 + n_out / 300.0)  # output n at t0 + n/rate
+            n_in += chunk.data.shape[0]
+            n_out += out.data.shape[0]
+            assert n_out == _emitted(n_in, 3, 10)
+    assert proc.state.latency == pytest.approx(100 / 3 / 1000.0)
+    assert proc.state.method == "polyphase"
+
+
+def test_irregular_timestamps_match_numpy_interp(backend, float_dtype):
+    n = 120 if backend.value == "numpy" else 60
+    host = np.random.default_rng(6).standard_normal((n, 2)).astype(float_dtype)
+    msg, t = _irregular(backend.asarray(host))
+    rate = 300.0
+    tau = t[0] + np.arange(int(np.floor((t[-1] - t[0]) * rate)) + 1) / rate
+    tau = tau[tau <= t[-1]]
+    ref = np.stack([np.interp(tau, t, host[:, c].astype(np.float64)) for c in range(2)], 1)
+    assert_chunked_equals_whole(lambda: resample(rate), msg, reference=ref,
+                                partitions=_partitions(backend, n, 6))
+    out = resample(rate)(msg)
+    assert out.axes["time"].offset == pytest.approx(t[0])
+    assert out.axes["time"].gain == pytest.approx(1 / rate)
+
+
+def test_linear_on_regular_input_and_auto_fallback():
+    host = np.random.default_rng(7).standard_normal((50, 2))
+    t = 0.5 + np.arange(50) / 1000.0
+    for settings in (ResampleSettings(resample_rate=300.0, method="linear"),
+                     ResampleSettings(resample_rate=317.3)):  # not a small fraction
+        proc = ResampleTransformer(settings)
+        out = proc(_msg(host))
+        assert proc.state.method == "linear"
+        tau = 0.5 + np.arange(out.data.shape[0]) / settings.resample_rate
+        assert tau[-1] <= t[-1] < tau[-1] + 1 / settings.resample_rate
+        ref = np.stack([np.interp(tau, t, host[:, c]) for c in range(2)], 1)
+        np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_same_rate_is_identity():
+    host = np.arange(10.0).reshape(5, 2)
+    proc = resample(1000.0)
+    out = proc(_msg(host))
+    assert proc.state.method == "identity"
+    np.testing.assert_array_equal(out.data, host)
+
+
+@pytest.mark.parametrize("irregular", [False, True])
+def test_pickle_resumes(backend, irregular):
+    host = np.random.default_rng(8).standard_normal((150, 2)).astype("float32")
+    msg = _irregular(backend.asarray(host))[0] if irregular else _msg(backend.asarray(host))
+    assert_pickle_resumes(lambda: resample(250.0), msg, split_at=67)
+
+
+def test_empty_first_chunks_and_integer_input(backend):
+    proc = resample(250.0)
+    out = proc(_msg(backend.asarray(np.zeros((0, 3), dtype="float32"))))
+    assert tuple(out.data.shape) == (0, 3)
+    out = proc(_msg(backend.asarray(np.zeros((0, 3), dtype="float32"))))
+    assert tuple(out.data.shape) == (0, 3)
+    ints = np.arange(300, dtype="int32").reshape(100, 3)
+    out = resample(250.0)(_msg(backend.asarray(ints)))
+    ref = resample_poly(ints.astype(np.float64), 1, 4, axis=0)[: _emitted(100, 1, 4)]
+    dt = "float64" if backend.supports_float64() else "float32"
+    assert_close(out.data, ref, xp=backend.xp, device=backend.device, dtype=dt, rtol=1e-5)
+
+
+def test_rate_change_resets():
+    host = np.random.default_rng(9).standard_normal((200, 1))
+    proc = resample(250.0)
+    proc(_msg(host[:100], fs=1000.0))
+    out = proc(_msg(host[100:], fs=500.0, offset=7.0))  # 500 Hz -> 250 Hz: a new stream
+    ref = resample_poly(host[100:], 1, 2, axis=0)[: _emitted(100, 1, 2)]
+    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    assert out.axes["time"].offset == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("kw,field", [
+    (dict(resample_rate=0.0), "resample_rate"), (dict(resample_rate=-3.0), "resample_rate"),
+    (dict(resample_rate=float("nan")), "resample_rate"), (dict(method="cubic"), "method"),
+    (dict(max_factor=0), "max_factor"), (dict(window=3), "window"), (dict(axis=""), "axis"),
+])
+def test_bad_settings(kw, field):
+    with pytest.raises(ValueError, match=f"^{field}"):
+        ResampleSettings(**kw)
+
+
+def test_bad_input_names_the_field():
+    host = np.zeros((10, 2))
+    with pytest.raises(ValueError, match="^resample_rate"):
+        ResampleTransformer()(_msg(host))
+    with pytest.raises(ValueError, match="^axis.*'time'"):
+        resample(250.0, axis="time")(AxisArray(host, dims=["x", "y"]))
+    with pytest.raises(ValueError, match="^axis"):
+        resample(250.0)(AxisArray(host, dims=["time", "ch"]))  # no axis information
+    with pytest.raises(ValueError, match="^method"):
+        resample(250.0, method="polyphase")(_irregular(host)[0])
+    with pytest.raises(ValueError, match="^resample_rate"):
+        resample(317.3, method="polyphase")(_msg(host))
+    with pytest.raises(ValueError, match="^window"):
+        ResampleTransformer(ResampleSettings(resample_rate=250.0, window="nosuchwindow"))(
+            _msg(host))
+    bad = AxisArray(host, dims=["time", "ch"],
+                    axes={"time": CoordinateAxis(data=np.r_[0.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0,
+                                                            6.0, 7.0, 8.0], dims=["time"])})
+    with pytest.raises(ValueError, match="^axis.*increase"):
+        resample(0.5)(bad)
+
+
+def test_names():
+    assert Resample is ResampleUnit and ResampleUnit.SETTINGS is ResampleSettings
+    assert ResampleProcessor is ResampleTransformer
+    assert isinstance(resample(250.0)(_msg(np.zeros((50, 1)))).axes["time"], LinearAxis)
