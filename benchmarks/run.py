@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
+from . import filter as filter_bench
 from . import imports, spectral, transformers, window
 
 
@@ -15,6 +16,7 @@ def main() -> None:
     print(transformers.run_two_input())
     print(window.run())
     print(spectral.run())
+    print(filter_bench.run())
     print(imports.run())
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import typing
 
 from ezmsg.baseproc import BaseTransformer, MessageInType, MessageOutType, SettingsType
+from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
+
+from ._backend import namespace_and_device
 
 
 class StatelessTransformer(
@@ -22,6 +25,23 @@ class StatelessTransformer(
         process = cls.__dict__.get("_process")
         if process is not None:
             cls.__call__ = process  # type: ignore[method-assign]
+
+
+class StreamAxisMixin:
+    """For stateful transformers that carry state along one streaming axis, chosen by
+    ``settings.axis`` (None: the message's ``stream_dim``, else the base class' fallback).
+
+    The state hash covers everything but that axis' length and offset, plus the data's
+    namespace, device and dtype: a new layout or a new backend resets, a new chunk does not.
+    Put it before ``BaseStatefulTransformer`` in the bases."""
+
+    def _axis(self, message: typing.Any) -> str:
+        return resolve_configured_stream_dim(self, message, self.settings.axis)  # type: ignore[attr-defined]
+
+    def _hash_message(self, message: typing.Any) -> int:
+        xp, dev = namespace_and_device(message.data)
+        return self._message_hash(  # type: ignore[attr-defined]
+            message, exclude_dims=(self._axis(message),), extra=(xp, str(dev), message.data.dtype))
 
 
 class IdleOutput:

@@ -17,12 +17,12 @@ from typing import Any, Literal
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._backend import namespace_and_device, zeros
 from ._kernels import windowing as _win
 from ._messages import axis_index
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_real
 
@@ -145,7 +145,7 @@ class WindowState:
 
 
 class WindowTransformer(
-    BaseStatefulTransformer[WindowSettings, AxisArray, AxisArray, WindowState]
+    StreamAxisMixin, BaseStatefulTransformer[WindowSettings, AxisArray, AxisArray, WindowState]
 ):
     """Sliding windows over the streaming axis, continued across messages. Memory is bounded:
     at most one window plus one message of samples is held. State resets when the layout
@@ -153,14 +153,6 @@ class WindowTransformer(
     or dtype change; not when ``anchor`` changes."""
 
     NONRESET_SETTINGS_FIELDS = frozenset({"anchor"})
-
-    def _axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        xp, dev = namespace_and_device(message.data)
-        return self._message_hash(message, exclude_dims=(self._axis(message),),
-                                  extra=(xp, str(dev), message.data.dtype))
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state

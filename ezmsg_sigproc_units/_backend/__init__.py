@@ -5,6 +5,7 @@ its data, creates arrays through it (always with dtype and device), and moves da
 the host only through ``to_host``/``from_host``.
 """
 
+from . import jit as _jit  # noqa: F401  (registers native("jit", "jax"))
 from .creation import arange, asarray, empty, eye, full, ones, scalar, zeros
 from .dtypes import (
     DTYPE_NAMES,

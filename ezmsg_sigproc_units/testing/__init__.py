@@ -10,9 +10,11 @@ from .backends import CPU_BACKENDS, Backend
 from .streaming import (
     assert_chunked_equals_whole,
     assert_pickle_resumes,
+    backend_partitions,
     concat_outputs,
     random_partitions,
     split_message,
+    time_signal,
 )
 
 __all__ = [
@@ -21,8 +23,10 @@ __all__ = [
     "assert_chunked_equals_whole",
     "assert_close",
     "assert_pickle_resumes",
+    "backend_partitions",
     "concat_outputs",
     "default_rtol",
     "random_partitions",
     "split_message",
+    "time_signal",
 ]

@@ -1,6 +1,8 @@
 """Streaming invariants as reusable helpers.
 
 * ``random_partitions``: chunk-length lists that always include empty and length-1 chunks.
+* ``backend_partitions``: many random partitions on NumPy, one short fixed one elsewhere.
+* ``time_signal``: a seeded random signal as a (time, ...) AxisArray on a backend.
 * ``split_message``: cut one AxisArray into chunks along an axis with correct time offsets.
 * ``assert_chunked_equals_whole``: any split of the input gives the output of one call.
 * ``assert_pickle_resumes``: state pickled and restored mid-stream gives identical output.
@@ -40,6 +42,37 @@ def random_partitions(
         lengths.insert(int(rng.integers(0, len(lengths) + 1)), 0)
         out.append(lengths)
     return out
+
+
+def backend_partitions(backend: Any, n: int, *, count: int = 3, seed: int = 0) -> list[list[int]]:
+    """Chunkings of ``n`` samples to test a stateful processor with on ``backend``.
+
+    NumPy gets ``count`` random partitions (:func:`random_partitions`); the other backends get
+    one fixed partition with an empty and a length-1 chunk and few distinct lengths, because
+    every new chunk shape costs them a trace or a kernel compile.
+    """
+    if getattr(backend, "value", backend) == "numpy":
+        return random_partitions(n, count=count, seed=seed)
+    half = n // 2
+    return [[0, 1, half - 1, 0, n - half]] if n >= 2 else [[0, n]]
+
+
+def time_signal(
+    backend: Any,
+    shape: Sequence[int] = (48, 3),
+    *,
+    fs: float,
+    dtype: str = "float64",
+    dims: Sequence[str] = ("time", "ch"),
+    offset: float = 0.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, AxisArray]:
+    """A standard-normal host array and the same data as an AxisArray on ``backend`` with a
+    ``TimeAxis`` at ``fs``: the host copy is what an offline (SciPy) reference consumes."""
+    host = np.random.default_rng(seed).standard_normal(tuple(shape)).astype(dtype)
+    data = backend.asarray(host) if backend is not None else host
+    msg = AxisArray(data, dims=list(dims), axes={"time": AxisArray.TimeAxis(fs=fs, offset=offset)})
+    return host, msg
 
 
 def split_message(msg: AxisArray, lengths: Sequence[int], axis: str = "time") -> list[AxisArray]:

@@ -1,0 +1,182 @@
+"""Streaming FIR filtering (every backend): Toeplitz block products for short filters, FFT
+overlap-save for long ones.
+
+Shapes: ``x`` is ``(T, C)`` with time first (``T == 0`` allowed); ``taps`` ``(ntaps,)`` gives
+``y`` ``(T, C)``, a bank ``(ntaps, K)`` gives ``y`` ``(T, C, K)`` (every channel through every
+kernel). The state ``tail`` holds the last ``ntaps - 1`` inputs, ``(ntaps - 1, C)``, oldest
+first; zeros are a filter at rest, repeated ``x[0]`` a filter in steady state on a constant.
+Any chunking gives ``scipy.signal.lfilter(b, [1.0], x, axis=0)`` of the whole signal.
+Channels are the columns of every product (a NaN stays in its channel); within a channel a
+non-finite input makes every output of the blocks/frames that read it non-finite (products
+with zero coefficients propagate it), i.e. up to a block or frame beyond the ``ntaps``
+outputs that depend on it.
+
+* direct (``ntaps < fft_min_taps``): with ``e = [tail; x]``, outputs come in blocks of ``L``
+  (``L >= ntaps - 1``): ``y_k = Ta e_k + Tb e_k+1[:ntaps-1]`` (two batched products over
+  all blocks, ``[Ta Tb]`` the banded Toeplitz matrix of the taps); a tail of ``r < L`` outputs
+  uses ``[Ta Tb][:r, :r + ntaps - 1]``. Exact to float rounding; used for every float64 MLX
+  plan too (MLX's FFT computes in complex64).
+* fft: frames of ``N`` samples overlapping by ``ntaps - 1``, ``irfft(rfft(frame) rfft(b))``,
+  keeping the last ``N - ntaps + 1`` samples of each frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._backend import asarray, device_of, dtype_from_name, dtype_name, zeros
+from .._backend import fft as _fft
+from .iir import compiled, matmul
+
+
+@dataclass(frozen=True)
+class FIRPlan:
+    """Device tables for one set of taps, dtype and device. Picklable."""
+
+    ntaps: int
+    bank: int | None
+    """K for a filter bank (output ``(T, C, K)``), None for one filter (``(T, C)``)."""
+    method: str
+    """``"direct"``, ``"fft"`` or ``"gain"`` (one tap)."""
+    block: int
+    """Direct: outputs per block ``L``; fft: new outputs per frame ``N - ntaps + 1``."""
+    nfft: int
+    """FFT frame length (0 for direct)."""
+    table: Any
+    """Direct: ``[Ta Tb]`` per kernel, ``(K, L, L + ntaps - 1)`` (K = 1 for one filter); fft:
+    the taps' spectrum ``(N // 2 + 1, 1)`` or ``(N // 2 + 1, 1, K)``; gain: ``(1, K)``."""
+    dtype: str
+    """Name of the data dtype (a string: MLX dtypes do not pickle)."""
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def fir_plan(xp: Any, taps: np.ndarray, *, dtype: Any, device: Any,
+             fft_min_taps: int = 64) -> FIRPlan:
+    """Plan for ``taps`` (``(ntaps,)`` or ``(ntaps, K)`` float64 host) in ``dtype`` on
+    ``device``: FFT overlap-save when ``ntaps >= fft_min_taps`` (and the backend's FFT keeps
+    ``dtype``'s precision), else direct."""
+    b = np.asarray(taps, dtype=np.float64)
+    if b.ndim not in (1, 2) or b.shape[0] < 1 or (b.ndim == 2 and b.shape[1] < 1):
+        raise ValueError(f"taps: expected shape (ntaps,) or (ntaps, K), got {b.shape}")
+    if not np.all(np.isfinite(b)):
+        raise ValueError("taps: must be finite")
+    bank = b.shape[1] if b.ndim == 2 else None
+    b2 = b.reshape(b.shape[0], -1)  # (ntaps, K)
+    ntaps, K = b2.shape
+    if ntaps == 1:
+        return FIRPlan(1, bank, "gain", 0, 0, asarray(xp, b2, dtype=dtype, device=device),
+                       dtype_name(dtype))
+    if ntaps >= fft_min_taps and _fft.fft_keeps_precision(xp, dtype):
+        nfft = max(64, _next_pow2(4 * (ntaps - 1)))
+        spec = np.fft.rfft(b2, n=nfft, axis=0)  # (nbins, K)
+        spec = spec.reshape(spec.shape[0], 1, K) if bank is not None else spec
+        cdt = _fft.complex_dtype(xp, dtype)
+        return FIRPlan(ntaps, bank, "fft", nfft - ntaps + 1, nfft,
+                       asarray(xp, spec, dtype=cdt, device=device), dtype_name(dtype))
+    L = max(32, ntaps - 1)
+    W = L + ntaps - 1
+    i, c = np.arange(L)[:, None], np.arange(W)[None, :]
+    j = i + ntaps - 1 - c  # tap index feeding output i from window row c
+    band = np.where((j >= 0) & (j < ntaps), b2[np.clip(j, 0, ntaps - 1)].transpose(2, 0, 1), 0.0)
+    table = band  # (K, L, W)
+    return FIRPlan(ntaps, bank, "direct", L, 0, asarray(xp, table, dtype=dtype, device=device),
+                   dtype_name(dtype))
+
+
+def fir_zero_state(xp: Any, plan: FIRPlan, n_channels: int) -> Any:
+    """Zeros ``(ntaps - 1, C)`` (a filter at rest)."""
+    return zeros(xp, (plan.ntaps - 1, n_channels), dtype=dtype_from_name(xp, plan.dtype),
+                 device=device_of(plan.table))
+
+
+def fir_initial_state(xp: Any, plan: FIRPlan, x0: Any) -> Any:
+    """State of a filter that has seen the constant ``x0`` (``(C,)``) forever."""
+    return zeros(xp, (plan.ntaps - 1, x0.shape[0]), dtype=x0.dtype,
+                 device=device_of(x0)) + xp.reshape(x0, (1, x0.shape[0]))
+
+
+def fir_filter(xp: Any, plan: FIRPlan, x: Any, tail: Any) -> tuple[Any, Any]:
+    """Filter ``x`` ``(T, C)`` after the inputs ``tail``: ``(y, new_tail)``. Compiled once
+    per chunk shape where ``_backend`` offers a compiler (``iir.compiled``)."""
+    if plan.method == "gain":
+        return _gain(xp, plan, x), tail
+    if x.shape[0] == 0 or x.shape[1] == 0:  # torch's FFT rejects empty batches
+        return _empty(xp, plan, x), tail
+    bank = plan.bank is not None
+    fn = (_direct_bank if bank else _direct) if plan.method == "direct" else (
+        _overlap_save_bank if bank else _overlap_save)
+    return compiled(xp, fn)(plan.table, tail, x)
+
+
+def _gain(xp: Any, plan: FIRPlan, x: Any) -> Any:
+    if plan.bank is None:
+        return x * plan.table[0, 0]
+    return xp.reshape(x, (x.shape[0], x.shape[1], 1)) * plan.table
+
+
+def _empty(xp: Any, plan: FIRPlan, x: Any) -> Any:
+    if plan.bank is None:
+        return x
+    return zeros(xp, (*x.shape, plan.bank), dtype=x.dtype, device=device_of(x))
+
+
+def _blocks_of(xp: Any, e: Any, count: int, size: int) -> Any:
+    """``(count + 1, size, C)``: ``e`` cut into blocks, zero-padded at the end as needed."""
+    need = (count + 1) * size - e.shape[0]
+    if need > 0:
+        e = xp.concat([e, zeros(xp, (need, e.shape[1]), dtype=e.dtype, device=device_of(e))],
+                      axis=0)
+    return xp.reshape(e[: (count + 1) * size, ...], (count + 1, size, e.shape[1]))
+
+
+def _direct_bank(xp: Any, table: Any, tail: Any, x: Any) -> tuple[Any, Any]:
+    """``table`` ``(K, L, W)``; ``y`` ``(T, C, K)``."""
+    K, L, W = table.shape
+    m, (T, C) = W - L, x.shape
+    e = xp.concat([tail, x], axis=0)  # (T + m, C)
+    flat = xp.reshape(table, (K * L, W))
+    nb = T // L
+    parts = []
+    if nb:
+        E = _blocks_of(xp, e, nb, L)
+        y = matmul(xp, flat[:, :L], E[:nb, ...]) + matmul(xp, flat[:, L:], E[1:, :m, :])
+        parts.append(xp.reshape(xp.permute_dims(xp.reshape(y, (nb, K, L, C)), (0, 2, 3, 1)),
+                                (nb * L, C, K)))
+    r = T - nb * L
+    if r:
+        g = xp.reshape(table[:, :r, : r + m], (K * r, r + m))
+        y = xp.reshape(matmul(xp, g, e[nb * L :, ...]), (K, r, C))
+        parts.append(xp.permute_dims(y, (1, 2, 0)))
+    y = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+    return y, e[T:, ...]
+
+
+def _direct(xp: Any, table: Any, tail: Any, x: Any) -> tuple[Any, Any]:
+    y, tail = _direct_bank(xp, table, tail, x)
+    return xp.reshape(y, (y.shape[0], y.shape[1])), tail
+
+
+def _overlap_save_bank(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]:
+    """``spec`` ``(N // 2 + 1, 1, K)``; ``y`` ``(T, C, K)``."""
+    N, m, (T, C) = 2 * (spec.shape[0] - 1), tail.shape[0], x.shape
+    M = N - m  # new outputs per frame
+    e = xp.concat([tail, x], axis=0)
+    nf = -(-T // M)
+    E = _blocks_of(xp, e, nf, M)
+    frames = xp.concat([E[:nf, ...], E[1:, :m, :]], axis=1)  # (nf, N, C)
+    f = xp.reshape(_fft.rfft(xp, frames, n=N, axis=1), (nf, N // 2 + 1, C, 1)) * spec
+    y = xp.reshape(xp.fft.irfft(f, n=N, axis=1)[:, m:, ...], (nf * M, C, spec.shape[2]))
+    y = y[:T, ...]
+    return (y if y.dtype == x.dtype else xp.astype(y, x.dtype)), e[T:, ...]
+
+
+def _overlap_save(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]:
+    """``spec`` ``(N // 2 + 1, 1)``; ``y`` ``(T, C)``."""
+    y, tail = _overlap_save_bank(xp, xp.reshape(spec, (spec.shape[0], 1, 1)), tail, x)
+    return xp.reshape(y, (y.shape[0], y.shape[1])), tail

@@ -1,0 +1,153 @@
+"""Streaming FIR kernel: direct and FFT overlap-save, single filters and banks, on every
+backend against scipy.signal.lfilter on the whole signal for any chunking."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+from ezmsg_sigproc_units._backend import to_host
+from ezmsg_sigproc_units._kernels import fir as K
+from ezmsg_sigproc_units.testing import assert_close, random_partitions
+
+FIXED = [0, 1, 30, 0, 70, 49]  # spans direct blocks and FFT frames, empty and 1-sample chunks
+
+
+def _ref(b, host):
+    x = host.astype(np.float64)
+    if b.ndim == 1:
+        return ss.lfilter(b, [1.0], x, axis=0)
+    return np.stack([ss.lfilter(b[:, k], [1.0], x, axis=0) for k in range(b.shape[1])], -1)
+
+
+def _stream(backend, plan, host, lengths, tail=None):
+    xp = backend.xp
+    if tail is None:
+        tail = K.fir_zero_state(xp, plan, host.shape[1])
+    outs, pos = [], 0
+    for k in lengths:
+        y, tail = K.fir_filter(xp, plan, backend.asarray(host[pos : pos + k]), tail)
+        expect = (k, host.shape[1]) + (() if plan.bank is None else (plan.bank,))
+        assert tuple(y.shape) == expect
+        outs.append(y)
+        pos += k
+    return backend.xp.concat(outs, axis=0), tail
+
+
+@pytest.mark.parametrize("ntaps,method", [(1, "gain"), (7, "direct"), (40, "direct"),
+                                          (90, "fft")])
+@pytest.mark.parametrize("bank", [None, 3])
+def test_streaming_matches_lfilter(backend, float_dtype, ntaps, method, bank):
+    if backend.value != "numpy" and (ntaps, bank) not in ((1, 3), (40, None), (90, 3)):
+        pytest.skip("full grid on numpy only (suite time)")
+    if backend.value == "jax" and (float_dtype == "float64" or ntaps == 1):
+        pytest.skip("JAX compiles every new shape eagerly (suite time)")
+    rng = np.random.default_rng(ntaps)
+    b = rng.standard_normal((ntaps,) if bank is None else (ntaps, bank))
+    host = rng.standard_normal((150, 2)).astype(float_dtype)
+    xp = backend.xp
+    plan = K.fir_plan(xp, b, dtype=getattr(xp, float_dtype), device=backend.device)
+    mlx64 = backend.value == "mlx" and float_dtype == "float64"
+    assert plan.method == ("direct" if mlx64 and method == "fft" else method)
+    partitions = [FIXED] + (random_partitions(150, count=3, seed=ntaps, max_chunk=80)[1:]
+                            if backend.value == "numpy" else [])
+    ref = _ref(b, host)
+    for lengths in partitions:
+        y, tail = _stream(backend, plan, host, lengths)
+        assert_close(y, ref, xp=xp, device=backend.device, dtype=host.dtype,
+                     err_msg=f"chunks {lengths}")
+        assert_close(tail, host[150 - (ntaps - 1) :], xp=xp, device=backend.device,
+                     dtype=host.dtype)
+
+
+def test_fft_equals_direct():
+    import array_api_compat.numpy as xnp
+
+    rng = np.random.default_rng(1)
+    b = ss.firwin(101, 0.1)
+    host = rng.standard_normal((500, 3))
+    direct = K.fir_plan(xnp, b, dtype=np.float64, device="cpu", fft_min_taps=1000)
+    fft = K.fir_plan(xnp, b, dtype=np.float64, device="cpu", fft_min_taps=64)
+    assert (direct.method, fft.method) == ("direct", "fft")
+    for lengths in ([500], [3, 0, 250, 247]):
+        a = np.concatenate(_np_stream(direct, host, lengths))
+        c = np.concatenate(_np_stream(fft, host, lengths))
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
+def _np_stream(plan, host, lengths):
+    import array_api_compat.numpy as xnp
+
+    tail, pos, outs = K.fir_zero_state(xnp, plan, host.shape[1]), 0, []
+    for k in lengths:
+        y, tail = K.fir_filter(xnp, plan, host[pos : pos + k], tail)
+        outs.append(y)
+        pos += k
+    return outs
+
+
+def test_no_channels(backend):
+    xp = backend.xp
+    plan = K.fir_plan(xp, np.ones((90, 2)), dtype=xp.float32, device=backend.device)
+    y, tail = K.fir_filter(xp, plan, backend.asarray(np.zeros((5, 0), "float32")),
+                           K.fir_zero_state(xp, plan, 0))
+    assert tuple(y.shape) == (5, 0, 2) and tuple(tail.shape) == (89, 0)
+
+
+def test_steady_state_of_a_constant(backend):
+    b = ss.firwin(21, 0.2)
+    xp = backend.xp
+    plan = K.fir_plan(xp, b, dtype=xp.float32, device=backend.device)
+    x0 = np.array([2.0, -1.0], dtype="float32")
+    tail = K.fir_initial_state(xp, plan, backend.asarray(x0))
+    y, _ = K.fir_filter(xp, plan, backend.asarray(np.tile(x0, (10, 1))), tail)
+    assert_close(y, np.tile(x0 * b.sum(), (10, 1)), xp=xp, device=backend.device,
+                 dtype=x0.dtype)
+
+
+@pytest.mark.parametrize("ntaps", [9, 100])
+def test_many_channels_numpy(ntaps):
+    """Channel counts large enough that NumPy splits its BLAS calls."""
+    import array_api_compat.numpy as xnp
+
+    b = ss.firwin(ntaps, 0.3)
+    host = np.random.default_rng(2).standard_normal((120, 900)).astype("float32")
+    plan = K.fir_plan(xnp, b, dtype=np.float32, device="cpu")
+    y = np.concatenate(_np_stream(plan, host, [50, 70]))
+    ref = _ref(b, host)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+
+def test_nan_stays_in_its_channel(backend):
+    """Other channels are exact; the NaN's channel is non-finite where the NaN is read (the
+    block products spread it over whole blocks) and finite again once it left the taps."""
+    b = ss.firwin(9, 0.3)
+    host = np.random.default_rng(3).standard_normal((200, 3)).astype("float32")
+    host[20, 2] = np.nan
+    plan = K.fir_plan(backend.xp, b, dtype=backend.xp.float32, device=backend.device)
+    y = to_host(_stream(backend, plan, host, [200])[0])
+    ref = _ref(b, host)
+    np.testing.assert_allclose(y[:, :2], ref[:, :2], rtol=1e-5, atol=1e-6)
+    assert np.all(np.isnan(y[20:29, 2])) and np.all(np.isfinite(y[29 + 64 :, 2]))
+
+
+def test_plan_pickles(backend):
+    xp = backend.xp
+    b = np.random.default_rng(4).standard_normal((80, 2))
+    plan = K.fir_plan(xp, b, dtype=xp.float32, device=backend.device)
+    host = np.random.default_rng(5).standard_normal((40, 2)).astype("float32")
+    a = to_host(_stream(backend, plan, host, [40])[0])
+    c = _stream(backend, pickle.loads(pickle.dumps(plan)), host, [40])[0]
+    assert_close(c, a, xp=xp, device=backend.device, dtype=host.dtype)
+
+
+@pytest.mark.parametrize("taps,match", [(np.zeros((0,)), "taps"), (np.ones((2, 2, 2)), "taps"),
+                                        (np.array([1.0, np.inf]), "finite")])
+def test_bad_taps(taps, match):
+    import array_api_compat.numpy as xnp
+
+    with pytest.raises(ValueError, match=match):
+        K.fir_plan(xnp, taps, dtype=np.float32, device="cpu")
