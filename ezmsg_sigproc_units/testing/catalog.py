@@ -146,11 +146,124 @@ def configs() -> list[Config]:
                                              spectrogram_settings=_spectrogram_settings())))
     c.append(Config("welch", "density", _p("welch", "WelchTransformer", "WelchSettings",
                                            segment_dur=0.05, n_segments=2)))
+    c += _filter_configs()
     c.append(Config("materialize", "sync", _p("materialize", "MaterializeTransformer")))
     for target in ("numpy", "array_api_strict", "torch", "jax", "mlx"):
         c.append(Config("asarray", f"to {target}",
                         _p("asarray", "AsArrayTransformer", "AsArraySettings", backend=target),
                         target=target))
+    return c
+
+
+def _long(b: Backend) -> tuple:
+    return (_signal(b, shape=(200, 8)),)
+
+
+def _irregular(b: Backend) -> tuple:
+    rng = np.random.default_rng(1)
+    times = np.cumsum(rng.uniform(0.005, 0.015, 40))
+    host = rng.standard_normal((40, 8)).astype("float32")
+    return (AxisArray(b.asarray(host), dims=["time", "ch"],
+                      axes={"time": AxisArray.CoordinateAxis(data=times, dims=["time"])}),)
+
+
+def _butter(**kw: Any) -> Any:
+    from ..butterworthfilter import ButterworthFilterSettings
+
+    return ButterworthFilterSettings(axis="time", coef_type="sos", **kw)
+
+
+def _filter_configs() -> list[Config]:
+    """The filtering family (fs = 100 Hz inputs)."""
+    from ..downsample import DownsampleSettings
+    from ..filterbank import FilterbankMode, MinPhaseMode
+
+    t = dict(axis="time")
+    kernels = [np.full(5, 0.2), np.array([1.0, -1.0]), np.hanning(9)]
+    c = [
+        Config("filter", "sos", _p("filter", "FilterTransformer", "FilterSettings", **t,
+                                   coef_type="sos",
+                                   coefs=np.array([[0.2, 0.4, 0.2, 1.0, -0.4, 0.2]]))),
+        Config("filter", "fir ba", _p("filter", "FilterTransformer", "FilterSettings", **t,
+                                      coefs=(np.hanning(7) / 3.0, np.array([1.0])))),
+        Config("butterworthfilter", "bandpass sos",
+               _p("butterworthfilter", "ButterworthFilterTransformer",
+                  "ButterworthFilterSettings", **t, order=4, cuton=5.0, cutoff=30.0,
+                  coef_type="sos")),
+        Config("butterworthfilter", "lowpass ba",
+               _p("butterworthfilter", "ButterworthFilterTransformer",
+                  "ButterworthFilterSettings", **t, order=2, cutoff=20.0)),
+        Config("cheby", "cheby1 bandpass",
+               _p("cheby", "ChebyshevFilterTransformer", "ChebyshevFilterSettings", **t,
+                  order=4, ripple_tol=0.5, Wn=(5.0, 30.0), btype="bandpass", coef_type="sos")),
+        Config("cheby", "cheby2 lowpass",
+               _p("cheby", "ChebyshevFilterTransformer", "ChebyshevFilterSettings", **t,
+                  order=4, ripple_tol=40.0, Wn=20.0, cheby_type="cheby2")),
+        Config("firfilter", "31 taps lowpass",
+               _p("firfilter", "FIRFilterTransformer", "FIRFilterSettings", **t, order=31,
+                  cutoff=20.0)),
+        Config("firfilter", "101 taps bandpass (fft)",
+               _p("firfilter", "FIRFilterTransformer", "FIRFilterSettings", **t, order=101,
+                  cutoff=[5.0, 30.0], pass_zero=False)),
+        Config("kaiser", "lowpass", _p("kaiser", "KaiserFilterTransformer",
+                                       "KaiserFilterSettings", **t, cutoff=20.0, ripple=40.0,
+                                       width=10.0)),
+        Config("fir_pmc", "bandpass", _p("fir_pmc", "ParksMcClellanFIRTransformer",
+                                         "ParksMcClellanFIRSettings", **t, order=30,
+                                         cuton=10.0, cutoff=30.0, transition=5.0)),
+        Config("gaussiansmoothing", "causal",
+               _p("gaussiansmoothing", "GaussianSmoothingFilterTransformer",
+                  "GaussianSmoothingSettings", **t, sigma=0.02, causal=True)),
+        Config("combfilter", "notch 3 harmonics",
+               _p("combfilter", "CombFilterTransformer", "CombFilterSettings", **t,
+                  fundamental_freq=10.0, num_harmonics=3, coef_type="sos")),
+        Config("fir_hilbert", "filter", _p("fir_hilbert", "FIRHilbertFilterTransformer",
+                                           "FIRHilbertFilterSettings", **t, order=30,
+                                           f_lo=5.0, trans_lo=5.0)),
+        Config("fir_hilbert", "envelope", _p("fir_hilbert", "FIRHilbertEnvelopeTransformer",
+                                             "FIRHilbertFilterSettings", **t, order=30,
+                                             f_lo=5.0, trans_lo=5.0)),
+        Config("butterworthzerophase", "bandpass",
+               _p("butterworthzerophase", "ButterworthZeroPhaseTransformer",
+                  "ButterworthZeroPhaseSettings", **t, order=2, cuton=5.0, cutoff=20.0,
+                  coef_type="sos", max_pad_duration=0.05)),
+        Config("decimate", "factor 2", _p("decimate", "DecimateTransformer", "DecimateSettings",
+                                          **t, factor=2)),
+        Config("decimate", "target_rate 25", _p("decimate", "DecimateTransformer",
+                                                "DecimateSettings", **t, target_rate=25.0)),
+        Config("downsample", "factor 3", _p("downsample", "DownsampleTransformer",
+                                            "DownsampleSettings", **t, factor=3)),
+        Config("downsample", "target_rate 30", _p("downsample", "DownsampleTransformer",
+                                                  "DownsampleSettings", **t, target_rate=30.0)),
+        Config("resample", "polyphase down", _p("resample", "ResampleTransformer",
+                                                "ResampleSettings", **t, resample_rate=40.0),
+               inputs=_long),
+        Config("resample", "polyphase up", _p("resample", "ResampleTransformer",
+                                              "ResampleSettings", **t, resample_rate=250.0),
+               inputs=_long),
+        Config("resample", "linear", _p("resample", "ResampleTransformer", "ResampleSettings",
+                                        **t, resample_rate=30.0, method="linear"),
+               inputs=_long),
+        Config("resample", "irregular timestamps",
+               _p("resample", "ResampleTransformer", "ResampleSettings", **t,
+                  resample_rate=50.0), inputs=_irregular),
+        Config("singlebandpow", "rms", _p("singlebandpow", "RMSBandPowerTransformer",
+                                          "RMSBandPowerSettings",
+                                          bandpass=_butter(order=4, cuton=5.0, cutoff=30.0),
+                                          bin_duration=0.05)),
+        Config("singlebandpow", "square law",
+               _p("singlebandpow", "SquareLawBandPowerTransformer",
+                  "SquareLawBandPowerSettings", bandpass=_butter(order=4, cuton=5.0, cutoff=30.0),
+                  lowpass=_butter(order=2, cutoff=10.0),
+                  downsample=DownsampleSettings(axis="time", factor=2))),
+    ]
+    for mode in FilterbankMode:
+        c.append(Config("filterbank", mode.name.lower(),
+                        _p("filterbank", "FilterbankTransformer", "FilterbankSettings", **t,
+                           kernels=kernels, mode=mode)))
+    c.append(Config("filterbank", "min-phase homomorphic",
+                    _p("filterbank", "FilterbankTransformer", "FilterbankSettings", **t,
+                       kernels=[np.hanning(9)], min_phase=MinPhaseMode.HOMOMORPHIC)))
     return c
 
 
