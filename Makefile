@@ -23,9 +23,10 @@ $(VENV)/.bench: $(VENV)/.test
 run: $(VENV)/.base
 	$(PY) -m examples.default --seconds $(SECONDS_RUN)
 
-## test: the whole suite; fails if anything fails or no test ran.
+## test: the whole suite on every core (graph tests stay on one worker, in turn); fails if
+## anything fails or no test ran.
 test: $(VENV)/.test
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadgroup
 
 ## bench: tables of per-call cost and import cost (numbers, not assertions).
 bench: $(VENV)/.bench

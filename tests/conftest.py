@@ -10,3 +10,14 @@ try:  # float64 on JAX for the float64 tests; our code always passes dtypes expl
     jax.config.update("jax_enable_x64", True)
 except ImportError:  # pragma: no cover - jax is a test dependency
     pass
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test``), run every real-graph test on one worker, one after
+    another: they bind loopback ports and share-memory names, and stay timing-tolerant only
+    without a second graph competing."""
+    import pytest
+
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("ezmsg-graph"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import sys
@@ -28,7 +29,7 @@ def test_offline_example(capsys):
 
 @pytest.mark.slow
 @pytest.mark.timeout(60)
-def test_graph_example(capfd):
+def test_graph_example():
     pytest.importorskip("torch")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -41,8 +42,22 @@ def test_graph_example(capfd):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ns["ez"].run(components={"DEMO": ns["Demo"](), "DOG": Watchdog(WatchdogSettings(seconds=1.5))},
-                 root_name=f"readme_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", port),
-                 auto_start=True)
-    out = capfd.readouterr()
-    assert "AxisArray" in out.out + out.err, "DebugLog printed no message"
+    seen: list[str] = []  # DebugLog logs through ezmsg's logger; its stream differs per runner
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger, handler = ns["ez"].logger, Collect(logging.INFO)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        ns["ez"].run(components={"DEMO": ns["Demo"](),
+                                 "DOG": Watchdog(WatchdogSettings(seconds=1.5))},
+                     root_name=f"readme_{uuid.uuid4().hex[:8]}",
+                     graph_address=("127.0.0.1", port), auto_start=True)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert any("AxisArray" in m for m in seen), "DebugLog logged no message"
