@@ -1,21 +1,24 @@
-"""The default example system (``make run``): sources on a chosen backend, a chain of Units,
-and a sink that prints statistics and stops the run by itself.
+"""Sine plus noise through Add, Scale, Abs and Clip: the system `make run` runs.
 
     Clock -> Oscillator --\\
           -> WhiteNoise ---> Add -> Scale -> Abs -> Clip -> StatsSink
 
     python -m examples.default --seconds 3 [--backend numpy|torch|jax|mlx] [--device D]
+    ezmsg-sigproc-units run default --seconds 3 --set n_ch=4 --set freq=5
 
-With a graph server started first (``ezmsg start``, ``EZMSG_GRAPHSERVER_ADDR`` set), the
-running graph is visible with ``ezmsg mermaid``.
+Sources generate on the chosen backend and every Unit downstream follows the data. The sink
+prints a progress line and statistics of the last block, and stops the run by itself. With a
+graph server started first (``ezmsg start``, ``EZMSG_GRAPHSERVER_ADDR`` set), the running graph
+is visible with ``ezmsg mermaid``.
 """
 
 from __future__ import annotations
 
+import sys
+
 import ezmsg.core as ez
 from ezmsg.baseproc import Clock, ClockSettings
 
-from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.math.abs import Abs
 from ezmsg_sigproc_units.math.add import Add
 from ezmsg_sigproc_units.math.clip import Clip, ClipSettings
@@ -27,24 +30,24 @@ from ezmsg_sigproc_units.synth import (
     WhiteNoiseSettings,
 )
 
-from .common import StatsSink, StatsSinkSettings, parse_args
+from .common import ExampleSettings, StatsSink, example_main, sink_settings
 
 FS = 1000.0  # Hz
 DISPATCH_RATE = 100.0  # clock ticks per second: blocks of FS / DISPATCH_RATE = 10 samples
 N_CH = 8
 
 
-class DefaultSettings(ez.Settings):
-    seconds: float = 3.0
-    """Signal seconds to run before the sink stops the system."""
-    backend: str = "numpy"
-    """Array library the sources generate with (everything downstream follows the data)."""
-    device: str | None = None
-    """Device for ``backend``; None is its default."""
-    record: str | None = None
-    """JSON file for the sink's final counts (tests)."""
-    quiet: bool = False
-    """Suppress the sink's status lines."""
+class DefaultSettings(ExampleSettings):
+    fs: float = FS
+    """Sampling rate of the sources in Hz. Default 1000.0."""
+    dispatch_rate: float = DISPATCH_RATE
+    """Clock ticks per second; each tick gives a block of ``fs / dispatch_rate`` samples."""
+    n_ch: int = N_CH
+    """Number of channels. Default 8."""
+    freq: float = 10.0
+    """Oscillator frequency in Hz. Default 10.0."""
+    noise: float = 0.2
+    """Standard deviation of the added white noise. Default 0.2."""
 
 
 class DefaultSystem(ez.Collection):
@@ -61,14 +64,13 @@ class DefaultSystem(ez.Collection):
 
     def configure(self) -> None:
         s = self.SETTINGS
-        where = dict(backend=s.backend, device=s.device)
-        self.CLOCK.apply_settings(ClockSettings(dispatch_rate=DISPATCH_RATE))
-        self.OSC.apply_settings(OscillatorSettings(fs=FS, freq=10.0, n_ch=N_CH, **where))
-        self.NOISE.apply_settings(WhiteNoiseSettings(fs=FS, n_ch=N_CH, scale=0.2, seed=0, **where))
+        src = dict(fs=s.fs, n_ch=s.n_ch, backend=s.backend, device=s.device)
+        self.CLOCK.apply_settings(ClockSettings(dispatch_rate=s.dispatch_rate))
+        self.OSC.apply_settings(OscillatorSettings(freq=s.freq, **src))
+        self.NOISE.apply_settings(WhiteNoiseSettings(scale=s.noise, seed=0, **src))
         self.SCALE.apply_settings(ScaleSettings(scale=0.5))
         self.CLIP.apply_settings(ClipSettings(min=0.0, max=0.5))
-        self.SINK.apply_settings(StatsSinkSettings(seconds=s.seconds, record=s.record,
-                                                   quiet=s.quiet))
+        self.SINK.apply_settings(sink_settings(s))
 
     def network(self) -> ez.NetworkDefinition:
         return (
@@ -83,15 +85,13 @@ class DefaultSystem(ez.Collection):
         )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args("The default example system of ezmsg-sigproc-units.", argv)
-    # Fail fast on a backend/device that is not here (inside the graph it would only be
-    # logged), and import the library now rather than on the first clock tick.
-    _backend.resolve(args.backend, args.device)
-    system = DefaultSystem(DefaultSettings(seconds=args.seconds, backend=args.backend,
-                                           device=args.device))
-    ez.run(DEFAULT=system)
+SETTINGS = DefaultSettings
+SYSTEM = DefaultSystem
+
+
+def main(argv: list[str] | None = None) -> int:
+    return example_main(SYSTEM, SETTINGS, "default", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
