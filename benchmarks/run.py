@@ -6,7 +6,7 @@ import os
 import platform
 
 from . import filter as filter_bench
-from . import imports, spectral, transformers, window
+from . import graph, imports, spectral, transformers, window
 
 
 def main() -> None:
@@ -18,6 +18,7 @@ def main() -> None:
     print(spectral.run())
     print(filter_bench.run())
     print(imports.run())
+    print(graph.run())
 
 
 if __name__ == "__main__":

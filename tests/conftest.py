@@ -1,6 +1,13 @@
 """Suite-wide set-up. The backend fixtures come from ezmsg_sigproc_units.testing.plugin."""
 
 import os
+import sys
+from pathlib import Path
+
+# examples/ lives at the repository root, outside the package: make it importable everywhere.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 os.environ.setdefault("EZMSG_LOGLEVEL", "WARNING")
 

@@ -6,7 +6,6 @@ import dataclasses
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +15,14 @@ from pathlib import Path
 import ezmsg.core as ez
 import pytest
 
+from examples import common
 from ezmsg_sigproc_units import _backend, cli
 from ezmsg_sigproc_units.asarray import ArrayBackend
+from ezmsg_sigproc_units.testing.graph import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # examples/ lives at the repository root, outside the package
-    sys.path.insert(0, str(ROOT))
-
-from examples import common  # noqa: E402
 
 EXAMPLES = ("backend_switch", "bandpower", "default", "subscribe")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _main(capsys, *argv: str) -> tuple[int, str, str]:
@@ -283,7 +274,7 @@ def _cli(*argv: str, timeout: float = 120, cwd: Path | None = None) -> subproces
 def test_run_default_prints_progress_and_exits_0(tmp_path):
     # from another directory: the examples are found through the package, not the cwd
     p = _cli("run", "default", "--seconds", "0.5", "--set", "n_ch=3", "--set", "noise=0.1",
-             "--address", f"127.0.0.1:{_free_port()}", "--deadline", "60", cwd=tmp_path)
+             "--address", f"127.0.0.1:{free_port()}", "--deadline", "60", cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     progress = [line for line in p.stdout.splitlines() if " msg/s " in line]
     assert progress, p.stdout
@@ -299,7 +290,7 @@ def test_run_default_prints_progress_and_exits_0(tmp_path):
 def test_run_backend_switch_on_torch(tmp_path):
     pytest.importorskip("torch")
     p = _cli("run", "backend_switch", "--backend", "torch", "--seconds", "0.5", "--quiet",
-             "--set", "n_ch=2", "--address", f"127.0.0.1:{_free_port()}", "--deadline", "60")
+             "--set", "n_ch=2", "--address", f"127.0.0.1:{free_port()}", "--deadline", "60")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "on torch" in p.stdout and " msg/s " not in p.stdout  # --quiet: no progress lines
     assert re.search(r"^done: \d+ messages", p.stdout, re.M)
@@ -309,7 +300,7 @@ def test_run_backend_switch_on_torch(tmp_path):
 @pytest.mark.timeout(150)
 def test_run_reports_a_run_cut_short_by_the_deadline():
     p = _cli("run", "default", "--seconds", "1000", "--deadline", "1.5", "--quiet",
-             "--address", f"127.0.0.1:{_free_port()}")
+             "--address", f"127.0.0.1:{free_port()}")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "ended before 1000 s of signal" in p.stderr
 
@@ -339,7 +330,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_start_run_mermaid_ctrl_c_shutdown(tmp_path):
-    addr = f"127.0.0.1:{_free_port()}"
+    addr = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "EZMSG_GRAPHSERVER_ADDR": addr, "EZMSG_LOGLEVEL": "INFO"}
 
     def ezmsg(*args: str) -> subprocess.CompletedProcess:

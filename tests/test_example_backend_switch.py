@@ -4,10 +4,7 @@ at the host sink, and numbers equal to offline NumPy processing of the same inpu
 from __future__ import annotations
 
 import json
-import socket
-import sys
 import uuid
-from pathlib import Path
 
 import ezmsg.core as ez
 import numpy as np
@@ -15,24 +12,14 @@ import pytest
 from ezmsg.util.messagecodec import message_log
 from ezmsg.util.messagelogger import MessageLogger, MessageLoggerSettings
 
+from examples.backend_switch import SETTINGS, SYSTEM
+from examples.common import Watchdog, WatchdogSettings
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.butterworthfilter import (
     ButterworthFilterSettings,
     ButterworthFilterTransformer,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from examples.backend_switch import SETTINGS, SYSTEM  # noqa: E402
-from examples.common import Watchdog, WatchdogSettings  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ezmsg_sigproc_units.testing.graph import free_port
 
 
 @pytest.mark.slow
@@ -50,7 +37,7 @@ def test_backend_switch_matches_offline_numpy(tmp_path, backend):
                        "DOG": Watchdog(WatchdogSettings(seconds=30.0))},
            connections=((system.ADD.OUTPUT_SIGNAL, into.INPUT_MESSAGE),
                         (system.TO_HOST.OUTPUT_SIGNAL, out.INPUT_MESSAGE)),
-           root_name=f"test_bs_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", _free_port()),
+           root_name=f"test_bs_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
            auto_start=True)
     rec = json.loads(record.read_text())
     assert rec["done"] and rec["samples"] >= 600, rec

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
-import sys
 import uuid
-from pathlib import Path
 
 import ezmsg.core as ez
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from examples.bandpower import BandPowerSystem, BandPowerSystemSettings  # noqa: E402
-from examples.common import Watchdog, WatchdogSettings  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from examples.bandpower import BandPowerSystem, BandPowerSystemSettings
+from examples.common import Watchdog, WatchdogSettings
+from ezmsg_sigproc_units.testing.graph import free_port
 
 
 @pytest.mark.slow
@@ -31,7 +19,7 @@ def test_bandpower_system_runs_to_completion(tmp_path):
     record = tmp_path / "bp.json"
     system = BandPowerSystem(BandPowerSystemSettings(seconds=1.0, quiet=True, record=str(record)))
     ez.run(components={"SYSTEM": system, "WATCHDOG": Watchdog(WatchdogSettings(seconds=20.0))},
-           root_name=f"test_bp_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", _free_port()),
+           root_name=f"test_bp_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
            auto_start=True)
     rec = json.loads(record.read_text())
     assert rec["samples"] >= 10, rec  # windows: 1 s of signal at a 0.1 s hop

@@ -4,10 +4,7 @@ processing of the same input (band-pass -> BandPower -> Log, with the system's o
 from __future__ import annotations
 
 import json
-import socket
-import sys
 import uuid
-from pathlib import Path
 
 import ezmsg.core as ez
 import numpy as np
@@ -15,22 +12,12 @@ import pytest
 from ezmsg.util.messagecodec import message_log
 from ezmsg.util.messagelogger import MessageLogger, MessageLoggerSettings
 
+from examples.bandpower import SETTINGS, SYSTEM
+from examples.common import Watchdog, WatchdogSettings
 from ezmsg_sigproc_units.bandpower import BandPowerTransformer
 from ezmsg_sigproc_units.butterworthfilter import ButterworthFilterTransformer
 from ezmsg_sigproc_units.math.log import LogTransformer
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from examples.bandpower import SETTINGS, SYSTEM  # noqa: E402
-from examples.common import Watchdog, WatchdogSettings  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ezmsg_sigproc_units.testing.graph import free_port
 
 
 @pytest.mark.slow
@@ -44,7 +31,7 @@ def test_bandpower_matches_offline(tmp_path):
                        "DOG": Watchdog(WatchdogSettings(seconds=30.0))},
            connections=((system.ADD.OUTPUT_SIGNAL, into.INPUT_MESSAGE),
                         (system.LOG.OUTPUT_SIGNAL, out.INPUT_MESSAGE)),
-           root_name=f"test_bpo_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", _free_port()),
+           root_name=f"test_bpo_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
            auto_start=True)
     assert json.loads(record.read_text())["done"]
     inputs, outputs = list(message_log(log_in)), list(message_log(log_out))

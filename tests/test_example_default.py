@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
-import sys
 import uuid
 from pathlib import Path
 
 import ezmsg.core as ez
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # examples/ lives at the repository root, outside the package
-    sys.path.insert(0, str(ROOT))
-
-from examples.common import Watchdog, WatchdogSettings  # noqa: E402
-from examples.default import N_CH, DefaultSettings, DefaultSystem  # noqa: E402
+from examples.common import Watchdog, WatchdogSettings
+from examples.default import N_CH, DefaultSettings, DefaultSystem
+from ezmsg_sigproc_units.testing.graph import free_port
 
 SECONDS = 1.0
 FS = 1000.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run(tmp_path: Path, backend: str) -> dict:
@@ -35,7 +24,7 @@ def _run(tmp_path: Path, backend: str) -> dict:
     ez.run(
         components={"SYSTEM": system, "WATCHDOG": Watchdog(WatchdogSettings(seconds=20.0))},
         root_name=f"test_default_{uuid.uuid4().hex[:8]}",
-        graph_address=("127.0.0.1", _free_port()),
+        graph_address=("127.0.0.1", free_port()),
         auto_start=True,
     )
     assert record.exists(), "the sink never wrote its record (no data reached it?)"

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import sys
 import uuid
-from pathlib import Path
 
 import ezmsg.core as ez
 import numpy as np
@@ -16,18 +13,9 @@ import pytest
 from ezmsg.util.messagecodec import message_log
 from ezmsg.util.messagelogger import MessageLogger, MessageLoggerSettings
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from examples.common import Watchdog, WatchdogSettings  # noqa: E402
-from examples.subscribe import SETTINGS, SYSTEM  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from examples.common import Watchdog, WatchdogSettings
+from examples.subscribe import SETTINGS, SYSTEM
+from ezmsg_sigproc_units.testing.graph import free_port
 
 
 @pytest.mark.slow
@@ -41,7 +29,7 @@ def test_user_unit_sees_the_filter_output(tmp_path, capfd):
     ez.run(components={"SYSTEM": system, "LOG": logger,
                        "DOG": Watchdog(WatchdogSettings(seconds=30.0))},
            connections=((system.FILTER.OUTPUT_SIGNAL, logger.INPUT_MESSAGE),),
-           root_name=f"test_sub_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", _free_port()),
+           root_name=f"test_sub_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
            auto_start=True)
     assert json.loads(record.read_text())["done"]
     lines = re.findall(r"ChannelRMS over (\d+) samples, ch0\.\.: (.*)", capfd.readouterr().out)

@@ -1,5 +1,4 @@
 import asyncio
-import socket
 import uuid
 
 import ezmsg.core as ez
@@ -25,6 +24,7 @@ from ezmsg_sigproc_units.math.add import (
     ConstAddTransformer,
 )
 from ezmsg_sigproc_units.testing import Backend, assert_close
+from ezmsg_sigproc_units.testing.graph import free_port
 
 
 def _add(a, b):
@@ -70,12 +70,6 @@ def test_add_state_holds_two_deques():
 
 
 # ---- a real ezmsg graph -------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _PairSourceSettings(ez.Settings):
@@ -142,7 +136,7 @@ def test_add_unit_in_graph(backend):
     ez.run(components={"SRC": src, "ADD": add, "SINK": sink},
            connections=((src.OUTPUT_A, add.INPUT_SIGNAL_A), (src.OUTPUT_B, add.INPUT_SIGNAL_B),
                         (add.OUTPUT_SIGNAL, sink.INPUT)),
-           root_name=f"add_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", _free_port()),
+           root_name=f"add_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
            auto_start=True)
     assert len(_RECEIVED) >= 3, "the graph ended (watchdog) before three sums arrived"
     for i, out in enumerate(_RECEIVED[:3]):
