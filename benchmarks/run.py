@@ -12,13 +12,15 @@ from . import graph, imports, spectral, transformers, window
 def main() -> None:
     print(f"# ezmsg-sigproc-units benchmarks\n\nmachine: {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
+    # The graph benchmark forks processes: run it before anything imports JAX (multithreaded,
+    # so a fork after it may deadlock).
+    print(graph.run())
     print(transformers.run())
     print(transformers.run_two_input())
     print(window.run())
     print(spectral.run())
     print(filter_bench.run())
     print(imports.run())
-    print(graph.run())
 
 
 if __name__ == "__main__":
