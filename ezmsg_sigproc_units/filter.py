@@ -7,9 +7,11 @@ overlap-save from ``fir_fft_min_taps`` taps). Results equal ``scipy.signal.sosfi
 ``lfilter`` on the whole signal for any chunking, in the input's float dtype.
 
 Data of any rank: the filter axis is moved to the front and the other dims are flattened into
-independent channels (restored on output). Non-finite input stays in its channel; within it,
-a filter is non-finite from the block that reads it on (an IIR filter forever, unless
-``reset_on_nonfinite``; an FIR filter until the sample has left its taps).
+independent channels (restored on output). Non-finite input stays in its channel and reaches
+exactly the outputs it reaches in SciPy, as NaN: an IIR channel from that sample on (for
+ever, unless ``reset_on_nonfinite``), an FIR channel until the sample has left its taps.
+Each chunk costs one small finiteness check (a device synchronisation on a GPU); a chunk that
+holds a non-finite value is computed twice.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ._backend import array_namespace, float_dtype_for, namespace_and_device
 from ._kernels import fir as _fir
 from ._kernels import iir as _iir
+from ._kernels import nonfinite as _nf
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
@@ -250,9 +253,16 @@ class FilterTransformer(StreamAxisMixin,
             st.pending = None
         if iir:
             fn = _iir.iir_filter if s.use_fast_sosfilt else _iir.filter_portable
-            y, st.z = fn(xp, plan, x, st.z)
+            y, z = fn(xp, plan, x, st.z)
+            # A non-finite input makes its channel's whole state non-finite (the products
+            # multiply every entry), so one state row tells: a cheap check, a rare repair.
+            if not _nf.all_finite(xp, z[0, ...]):
+                y, z = _nf.repair_iir(xp, fn, plan, x, st.z, y, z)
         else:
-            y, st.z = _fir.fir_filter(xp, plan, x, st.z)
+            y, z = _fir.fir_filter(xp, plan, x, st.z)
+            if plan.method != "gain" and not _nf.all_finite(xp, y):
+                y = _nf.repair_fir(xp, plan, x, st.z, y)
+        st.z = z
         if s.reset_on_nonfinite:
             bad = xp.any(~xp.isfinite(x), axis=0)
             st.z = xp.where(bad, 0.0, st.z)

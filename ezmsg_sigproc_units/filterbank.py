@@ -25,7 +25,7 @@ from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import dtype_name, float_dtype_for, namespace_and_device
-from ._kernels import fir
+from ._kernels import fir, nonfinite
 from ._messages import axis_index, replace_fields
 from ._units import TransformerUnit
 from ._validate import check_member
@@ -129,6 +129,10 @@ class FilterbankState:
     tail: Any = None
     """The last ``ntaps - 1`` inputs, ``(ntaps - 1, C)`` with C the flattened other dims."""
 
+    lengths: tuple[int, ...] = ()
+    """Each kernel's length without trailing zero taps (how long a non-finite input stays in
+    its outputs)."""
+
     axis: str = ""
     """Name of the dim being filtered."""
 
@@ -163,8 +167,12 @@ class FilterbankTransformer(
                              f"{list(message.dims)}")
         xp, dev = namespace_and_device(message.data)
         dt = float_dtype_for(xp, message.data.dtype, dev)
-        st.plan = fir.fir_plan(xp, bank_taps(s), dtype=dt, device=dev,
+        taps = bank_taps(s)
+        st.plan = fir.fir_plan(xp, taps, dtype=dt, device=dev,
                                fft_min_taps=_FFT_MIN_TAPS[s.mode])
+        nonzero = taps != 0.0  # each kernel's length without its zero padding
+        st.lengths = tuple(int(np.flatnonzero(col)[-1]) + 1 if col.any() else 1
+                           for col in nonzero.T)
         shape = message.data.shape
         other = [d for d in range(len(shape)) if d != ix]
         st.tail = fir.fir_zero_state(xp, st.plan, math.prod(shape[d] for d in other))
@@ -185,7 +193,10 @@ class FilterbankTransformer(
         x2 = xp.reshape(x, (T, math.prod(rest)))
         if x2.dtype != st.tail.dtype:
             x2 = xp.astype(x2, st.tail.dtype)
-        y, st.tail = fir.fir_filter(xp, st.plan, x2, st.tail)  # (T, C, K)
+        y, tail = fir.fir_filter(xp, st.plan, x2, st.tail)  # (T, C, K)
+        if st.plan.method != "gain" and not nonfinite.all_finite(xp, y):
+            y = nonfinite.repair_fir(xp, st.plan, x2, st.tail, y, st.lengths)
+        st.tail = tail
         y = xp.permute_dims(xp.reshape(y, (T,) + rest + (y.shape[2],)), st.perm)
         return replace_fields(message, data=y, dims=list(st.dims), axes=dict(message.axes))
 

@@ -178,8 +178,18 @@ def test_enums_and_unit():
     assert isinstance(filterbank([np.ones(3)]), FilterbankTransformer)
 
 
-def test_nan_stays_in_its_channel():
-    host = np.random.default_rng(7).standard_normal((80, 2))
-    host[10, 0] = np.nan
-    out = filterbank(_kernels(long=True), mode=FilterbankMode.AUTO)(_msg_np(host)).data
+@pytest.mark.parametrize("mode", [FilterbankMode.CONV, FilterbankMode.FFT])
+def test_nan_reaches_exactly_what_lfilter_reaches(mode):
+    """A NaN stays in its channel and, per kernel, spoils exactly the outputs lfilter spoils
+    (not the rest of its block or FFT frame), for a whole and a chunked stream."""
+    host = np.random.default_rng(7).standard_normal((160, 2))
+    host[40, 0] = np.nan
+    ks = _kernels(long=True)
+    ref = _reference(host, ks, ["time", "ch"])
+    for lengths in ([160], [30, 13, 0, 117]):
+        proc = filterbank(ks, mode=mode)
+        out = np.concatenate([proc(m).data for m in _split(host, lengths)], axis=-1)
+        np.testing.assert_array_equal(np.isfinite(out), np.isfinite(ref), err_msg=str(lengths))
+        ok = np.isfinite(ref)
+        np.testing.assert_allclose(out[ok], ref[ok], rtol=1e-9, atol=1e-12)
     assert np.all(np.isfinite(out[1]))

@@ -1,0 +1,103 @@
+"""Which outputs of a causal filter a non-finite input reaches (pure, every backend).
+
+The block kernels (``iir``, ``fir``) compute whole blocks with matrix products, and a
+product multiplies every entry: ``0 * nan`` is ``nan``, so one NaN would also spoil the
+samples of its block that come *before* it. The filters therefore rerun such a chunk with
+the non-finite inputs zeroed and mark, with these masks, exactly the outputs that read one,
+as ``scipy.signal.sosfilt``/``lfilter`` would give them (``repair_iir``, ``repair_fir``).
+
+Shapes: ``bad`` is a ``(T, C)`` boolean array (True where an input is non-finite).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._backend import arange, backend_name, device_of, native, register_native
+from .fir import fir_filter
+
+
+def all_finite(xp: Any, a: Any) -> bool:
+    """Whether every entry of ``a`` is finite: one reduction, and a device synchronisation.
+    May say False for finite values whose squares overflow (callers then check exactly)."""
+    fn = _CHECKS.get(xp)
+    if fn is None:
+        fn = _CHECKS[xp] = native("all_finite", backend_name(xp)) or (
+            lambda a: bool(xp.all(xp.isfinite(a))))
+    return fn(a)
+
+
+_CHECKS: dict[Any, Callable[[Any], bool]] = {}  # per namespace: this sits on every chunk's path
+
+
+@register_native("all_finite", "numpy")
+def _np_all_finite(a: np.ndarray) -> bool:
+    if a.ndim != 1:
+        a = a.reshape(-1)
+    # A sum of squares: NaN or inf anywhere makes it non-finite. One BLAS pass and no
+    # temporary: 0.9 us for 64 values, against 2.7 us for isfinite(a).all().
+    return math.isfinite(a.dot(a))
+
+
+def from_first(xp: Any, bad: Any) -> Any:
+    """``(T, C)`` True at and after each channel's first True in ``bad`` (an IIR filter's
+    state holds a non-finite value from then on)."""
+    T = bad.shape[0]
+    hit = xp.astype(bad, xp.float32)
+    first = xp.argmax(hit, axis=0)  # the first maximum: the first True (0 where none)
+    idx = arange(xp, 0, T, dtype=first.dtype, device=device_of(bad))
+    return (xp.reshape(idx, (T, 1)) >= xp.reshape(first, (1, -1))) & xp.any(bad, axis=0)
+
+
+def within(xp: Any, bad: Any, width: int) -> Any:
+    """``(T - width + 1, C)``: True where any of ``bad[n : n + width]`` is (an FIR output
+    reads its ``width`` latest inputs). Doubling windows: ``log2(width)`` shifted ORs."""
+    span = 1
+    while 2 * span <= width:
+        bad = bad[:-span, ...] | bad[span:, ...]  # any over windows of 2 * span
+        span *= 2
+    if span == width:
+        return bad
+    rest = width - span
+    return bad[:-rest, ...] | bad[rest:, ...]
+
+
+def repair_iir(xp: Any, fn: Callable, plan: Any, x: Any, z0: Any, y: Any,
+               z: Any) -> tuple[Any, Any]:
+    """``(y, z)`` for a chunk after which some IIR state is non-finite. Channels whose state
+    was already non-finite keep ``y`` (all NaN, as scipy gives). In the others a non-finite
+    input has just arrived: their outputs before it are recomputed with the non-finite
+    inputs zeroed (the block products would have spread it backwards), from it on they are
+    NaN, and their state becomes NaN (it would hold the value forever, as in scipy)."""
+    fresh = xp.all(xp.isfinite(z0), axis=0) & ~xp.all(xp.isfinite(z), axis=0)
+    if not bool(xp.any(fresh)):
+        return y, z
+    bad = ~xp.isfinite(x)
+    y_clean, _ = fn(xp, plan, xp.where(bad, 0.0, x), z0)
+    y = xp.where(fresh, xp.where(from_first(xp, bad), y_clean * math.nan, y_clean), y)
+    return y, xp.where(fresh, z * math.nan, z)
+
+
+def repair_fir(xp: Any, plan: Any, x: Any, tail: Any, y: Any,
+               lengths: tuple[int, ...] | None = None) -> Any:
+    """``y`` for an FIR chunk whose output holds a non-finite value: recomputed with the
+    non-finite inputs (and held inputs) zeroed, then NaN exactly where the taps read a
+    non-finite input, as ``lfilter`` gives it (the block products would spread it over the
+    whole block or FFT frame). ``lengths``: a filter bank's kernel lengths (``y`` is then
+    ``(T, C, K)``); kernels shorter than the plan's forget the input sooner. An output sum
+    that merely overflowed changes nothing."""
+    ext = xp.concat([tail, x], axis=0)
+    bad = ~xp.isfinite(ext)
+    clean = xp.where(bad, 0.0, ext)
+    n, T = tail.shape[0], x.shape[0]
+    y_clean, _ = fir_filter(xp, plan, clean[n:, ...], clean[:n, ...])
+    if lengths is None:
+        hit = within(xp, bad, n + 1)
+    else:  # output t of a kernel of m taps reads ext[t + n + 1 - m : t + n + 1]
+        hit = xp.stack([within(xp, bad, m)[n + 1 - m : n + 1 - m + T, ...] for m in lengths],
+                       axis=-1)
+    return xp.where(hit, y_clean * math.nan, y_clean)
