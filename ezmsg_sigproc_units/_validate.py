@@ -1,11 +1,15 @@
 """Settings validation shared by every family: each check raises ``ValueError`` that starts
-with the field's name, so a user sees at construction which setting is wrong."""
+with the field's name, so a user sees at construction which setting is wrong. Also
+``changed_fields``: which settings an update changes."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from typing import Any
+
+import numpy as np
 
 
 def check_real(name: str, value: Any, *, minimum: float | None = None,
@@ -36,3 +40,30 @@ def check_member(enum_type: type[enum.Enum], field: str, value: Any) -> Any:
         except KeyError:
             raise ValueError(f"{field}: unknown {enum_type.__name__} {value!r}; choose one of "
                              f"{[m.value for m in enum_type]}") from None
+
+
+def changed_fields(old: Any, new: Any) -> set[str]:
+    """Names of dataclass fields whose values differ (arrays compared by value)."""
+    out = set()
+    for f in dataclasses.fields(old):
+        a, b = getattr(old, f.name), getattr(new, f.name, None)
+        if a is b:
+            continue
+        try:
+            same = bool(a == b)
+        except (ValueError, TypeError):  # arrays, tuples of arrays
+            same = _same_arrays(a, b)
+        if not same:
+            out.add(f.name)
+    return out
+
+
+def _same_arrays(a: Any, b: Any) -> bool:
+    if dataclasses.is_dataclass(a) and type(a) is type(b):  # e.g. FilterCoefficients
+        a, b = (tuple(getattr(v, f.name) for f in dataclasses.fields(v)) for v in (a, b))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same_arrays(u, v) for u, v in zip(a, b, strict=True))
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except (ValueError, TypeError):
+        return False

@@ -30,13 +30,15 @@ from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import array_namespace, float_dtype_for, namespace_and_device
+from ._kernels import axes as _axes
 from ._kernels import fir as _fir
 from ._kernels import iir as _iir
 from ._kernels import nonfinite as _nf
+from ._kernels import plans as _plans
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
-from ._validate import check_count
+from ._validate import changed_fields, check_count
 
 _COEF_TYPES = ("ba", "sos")
 _INITIAL = ("steady", "zero")
@@ -101,47 +103,7 @@ class FilterSettings(FilterBaseSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        normalise(self.coefs, self.coef_type)
-
-
-def normalise(coefs: Any, coef_type: str) -> tuple[str, np.ndarray] | None:
-    """``("sos", sos)`` or ``("fir", b)`` (float64 host), or None for passthrough.
-    ``ValueError`` naming ``coefs`` for malformed input."""
-    if coefs is None:
-        return None
-    if coef_type == "sos":
-        sos = np.asarray(coefs, dtype=np.float64) if not isinstance(coefs, tuple) else None
-        if sos is None or sos.ndim != 2 or sos.shape[1] != 6 or sos.shape[0] < 1:
-            raise ValueError(f"coefs: coef_type 'sos' needs an (n_sections, 6) array, got "
-                             f"{getattr(sos, 'shape', type(coefs).__name__)}")
-        if not np.all(np.isfinite(sos)) or np.any(sos[:, 3] == 0.0):
-            raise ValueError("coefs: sections must be finite with a0 != 0")
-        return "sos", sos
-    if isinstance(coefs, FilterCoefficients):
-        coefs = (coefs.b, coefs.a)
-    if not isinstance(coefs, (tuple, list)) or len(coefs) != 2:
-        raise ValueError(f"coefs: coef_type 'ba' needs (b, a) or FilterCoefficients, got "
-                         f"{type(coefs).__name__}")
-    b, a = (np.atleast_1d(np.asarray(c, dtype=np.float64)) for c in coefs)
-    if b.ndim != 1 or a.ndim != 1 or b.size == 0 or a.size == 0:
-        raise ValueError(f"coefs: b and a must be non-empty 1-D, got {b.shape} and {a.shape}")
-    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(a))) or a[0] == 0.0:
-        raise ValueError("coefs: b and a must be finite with a[0] != 0")
-    a_trim = np.trim_zeros(a, "b")
-    if a_trim.size == 1:
-        return "fir", b / a[0]
-    from scipy.signal import tf2sos
-
-    return "sos", tf2sos(b, a)
-
-
-def make_plan(xp: Any, coefs: tuple | None, dtype: Any, device: Any, fft_min_taps: int):
-    """The kernel plan for normalised ``coefs`` (None for passthrough)."""
-    if coefs is None:
-        return None
-    if coefs[0] == "sos":
-        return _iir.iir_plan(xp, coefs[1], dtype=dtype, device=device)
-    return _fir.fir_plan(xp, coefs[1], dtype=dtype, device=device, fft_min_taps=fft_min_taps)
+        _plans.normalise(self.coefs, self.coef_type)
 
 
 @processor_state
@@ -156,24 +118,6 @@ class FilterState:
     """``(C,)`` bool: channels to re-initialise from their next sample (reset_on_nonfinite)."""
 
 
-def _to_2d(xp: Any, x: Any, ix: int) -> tuple[Any, tuple]:
-    if ix == 0 and x.ndim == 2:  # already (time, channels): no op (JAX pays ~8 us per op)
-        return x, tuple(x.shape[1:])
-    if ix != 0:
-        x = xp.permute_dims(x, (ix, *(i for i in range(x.ndim) if i != ix)))
-    inner = tuple(x.shape[1:])
-    return xp.reshape(x, (x.shape[0], math.prod(inner))), inner
-
-
-def _from_2d(xp: Any, y: Any, inner: tuple, ix: int) -> Any:
-    if ix == 0 and len(inner) == 1:
-        return y
-    y = xp.reshape(y, (y.shape[0], *inner))
-    if ix != 0:
-        y = xp.permute_dims(y, (*range(1, ix + 1), 0, *range(ix + 1, y.ndim)))
-    return y
-
-
 class FilterTransformer(StreamAxisMixin,
                         BaseStatefulTransformer[FilterSettings, AxisArray, AxisArray, FilterState]):
     """Filter with ``settings.coefs`` along the axis; output has the input's shape, dims and
@@ -183,7 +127,7 @@ class FilterTransformer(StreamAxisMixin,
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._coefs = normalise(self.settings.coefs, self.settings.coef_type)
+        self._coefs = _plans.normalise(self.settings.coefs, self.settings.coef_type)
 
     def __getstate__(self) -> dict:
         """Picklable (it lives in FilterByDesignState): without the base class's hash
@@ -197,7 +141,7 @@ class FilterTransformer(StreamAxisMixin,
         xp, dev = namespace_and_device(message.data)
         dtype = float_dtype_for(xp, message.data.dtype, dev)
         st = self._state
-        st.plan = make_plan(xp, self._coefs, dtype, dev, self.settings.fir_fft_min_taps)
+        st.plan = _plans.make_plan(xp, self._coefs, dtype, dev, self.settings.fir_fft_min_taps)
         st.z = st.pending = None
 
     def update_coefficients(self, coefs: Any, coef_type: str | None = None) -> None:
@@ -205,7 +149,7 @@ class FilterTransformer(StreamAxisMixin,
         ``zi`` for IIR filters, as the input tail for FIR ones) when its size is unchanged, so
         a same-order redesign has no glitch; otherwise the filter restarts per
         ``initial_state``."""
-        new = normalise(coefs, coef_type or self.settings.coef_type)
+        new = _plans.normalise(coefs, coef_type or self.settings.coef_type)
         self._coefs = new
         st, old = self._state, self._state.plan
         if old is None:  # not started or passthrough: build from scratch at the next message
@@ -217,8 +161,8 @@ class FilterTransformer(StreamAxisMixin,
         table = old.hs if isinstance(old, _iir.IIRPlan) else old.table
         xp, dev = namespace_and_device(table)
         dtype = table.dtype if isinstance(old, _iir.IIRPlan) else getattr(xp, old.dtype)
-        plan = make_plan(xp, new, dtype, dev, self.settings.fir_fft_min_taps)
-        st.z = _carry_state(xp, old, plan, st.z)
+        plan = _plans.make_plan(xp, new, dtype, dev, self.settings.fir_fft_min_taps)
+        st.z = _plans.carry_state(xp, old, plan, st.z)
         st.plan = plan
 
     def update_settings(self, new_settings: FilterSettings) -> None:
@@ -229,7 +173,7 @@ class FilterTransformer(StreamAxisMixin,
         if changed and changed <= {"coefs", "coef_type"}:
             self.update_coefficients(new_settings.coefs, new_settings.coef_type)
         elif changed:
-            self._coefs = normalise(new_settings.coefs, new_settings.coef_type)
+            self._coefs = _plans.normalise(new_settings.coefs, new_settings.coef_type)
             self._request_reset()
 
     def _process(self, message: AxisArray) -> AxisArray:
@@ -239,13 +183,13 @@ class FilterTransformer(StreamAxisMixin,
             return message
         ix = axis_index(message, self._axis(message))
         xp = array_namespace(message.data)
-        x, inner = _to_2d(xp, message.data, ix)
+        x, inner = _axes.to_time_major(xp, message.data, ix)
         iir = isinstance(plan, _iir.IIRPlan)
         dtype = plan.hs.dtype if iir else getattr(xp, plan.dtype)
         if x.dtype != dtype:
             x = xp.astype(x, dtype)
         if x.shape[0] == 0 or x.shape[1] == 0:
-            return replace_data(message, _from_2d(xp, x, inner, ix))
+            return replace_data(message, _axes.from_time_major(xp, x, inner, ix))
         if st.z is None:
             st.z, st.pending = self._initial(xp, plan, x), None
         elif st.pending is not None:
@@ -268,7 +212,7 @@ class FilterTransformer(StreamAxisMixin,
             st.z = xp.where(bad, 0.0, st.z)
             if s.initial_state == "steady":
                 st.pending = bad
-        return replace_data(message, _from_2d(xp, y, inner, ix))
+        return replace_data(message, _axes.from_time_major(xp, y, inner, ix))
 
     def _initial(self, xp: Any, plan: Any, x: Any) -> Any:
         iir = isinstance(plan, _iir.IIRPlan)
@@ -277,46 +221,6 @@ class FilterTransformer(StreamAxisMixin,
             return init(xp, plan, x[0, ...])
         zero = _iir.iir_zero_state if iir else _fir.fir_zero_state
         return zero(xp, plan, x.shape[1])
-
-
-def _carry_state(xp: Any, old: Any, new: Any, z: Any) -> Any:
-    """``z`` of ``old`` as a state of ``new`` when both have the same state layout, else None."""
-    if z is None:
-        return None
-    if isinstance(old, _iir.IIRPlan) and isinstance(new, _iir.IIRPlan):
-        if (old.n, old.n_sections) == (new.n, new.n_sections):
-            return _iir.zi_from_scipy(xp, new, _iir.zi_to_scipy(xp, old, z))
-    elif isinstance(old, _fir.FIRPlan) and isinstance(new, _fir.FIRPlan):
-        if old.ntaps == new.ntaps:
-            return z
-    return None
-
-
-def changed_fields(old: Any, new: Any) -> set[str]:
-    """Names of dataclass fields whose values differ (arrays compared by value)."""
-    out = set()
-    for f in dataclasses.fields(old):
-        a, b = getattr(old, f.name), getattr(new, f.name, None)
-        if a is b:
-            continue
-        try:
-            same = bool(a == b)
-        except (ValueError, TypeError):  # arrays, tuples of arrays
-            same = _same_arrays(a, b)
-        if not same:
-            out.add(f.name)
-    return out
-
-
-def _same_arrays(a: Any, b: Any) -> bool:
-    if isinstance(a, FilterCoefficients) and isinstance(b, FilterCoefficients):
-        a, b = (a.b, a.a), (b.b, b.a)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same_arrays(u, v) for u, v in zip(a, b, strict=True))
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except (ValueError, TypeError):
-        return False
 
 
 class Filter(TransformerUnit[FilterSettings, AxisArray, AxisArray, FilterTransformer]):

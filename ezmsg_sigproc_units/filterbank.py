@@ -25,6 +25,7 @@ from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import dtype_name, float_dtype_for, namespace_and_device
+from ._kernels import axes as _axes
 from ._kernels import fir, nonfinite
 from ._messages import axis_index, replace_fields
 from ._units import TransformerUnit
@@ -186,11 +187,8 @@ class FilterbankTransformer(
         x = message.data
         xp, _ = namespace_and_device(x)
         ix = axis_index(message, st.axis)
-        if ix != 0:
-            x = xp.permute_dims(x, (ix,) + tuple(d for d in range(x.ndim) if d != ix))
-        T = x.shape[0]
-        rest = tuple(x.shape[1:])
-        x2 = xp.reshape(x, (T, math.prod(rest)))
+        x2, rest = _axes.to_time_major(xp, x, ix)
+        T = x2.shape[0]
         if x2.dtype != st.tail.dtype:
             x2 = xp.astype(x2, st.tail.dtype)
         y, tail = fir.fir_filter(xp, st.plan, x2, st.tail)  # (T, C, K)

@@ -35,6 +35,7 @@ from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import dtype_name, float_dtype_for, namespace_and_device
+from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
 from ._units import TransformerUnit
@@ -197,17 +198,12 @@ class ResampleTransformer(
         if st.t0 is None and t > 0:
             st.t0 = ax.offset if st.gain_in is not None else float(ax.data[0])
         # (T, C): time first, the other dims flattened
-        moved = x if ix == 0 else xp.permute_dims(x, (ix,) + tuple(i for i in range(x.ndim)
-                                                                   if i != ix))
-        rest = tuple(moved.shape[1:])
-        x2 = xp.reshape(moved, (t, math.prod(rest)))
+        x2, rest = _axes.to_time_major(xp, x, ix)
         if st.method == "polyphase":
             y2 = self._polyphase(xp, dev, dtype, x2, t)
         else:
             y2 = self._linear(xp, dev, dtype, x2, t, ax)
-        y = xp.reshape(y2, (y2.shape[0],) + rest)
-        if ix:
-            y = xp.permute_dims(y, tuple(range(1, ix + 1)) + (0,) + tuple(range(ix + 1, y.ndim)))
+        y = _axes.from_time_major(xp, y2, rest, ix)
         first = st.n_out - y2.shape[0]
         t0 = st.t0 if st.t0 is not None else (ax.offset if st.gain_in is not None else 0.0)
         new_ax = LinearAxis(gain=1.0 / self.settings.resample_rate,

@@ -25,6 +25,7 @@ from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._backend import array_namespace, materialize
+from ._kernels import axes as _axes
 from ._kernels import elementwise
 from ._messages import axis_index, replace_fields
 from ._units import TransformerUnit
@@ -112,11 +113,8 @@ class BinMeanSquareTransformer(
         st = self._state
         xp = array_namespace(message.data)
         ix = axis_index(message, st.axis)
-        x = message.data
-        if ix != 0:
-            x = xp.permute_dims(x, (ix, *(i for i in range(x.ndim) if i != ix)))
-        inner = tuple(x.shape[1:])
-        x = elementwise.as_float(xp, xp.reshape(x, (x.shape[0], math.prod(inner))))
+        x, inner = _axes.to_time_major(xp, message.data, ix)
+        x = elementwise.as_float(xp, x)
         sq = x * x
         r = 0 if st.rest is None else st.rest.shape[0]
         e = sq if r == 0 else xp.concat([st.rest, sq], axis=0)
@@ -125,9 +123,7 @@ class BinMeanSquareTransformer(
         y = xp.mean(xp.reshape(e[: n * st.size, ...], (n, st.size, e.shape[1])), axis=1)
         if self.settings.apply_sqrt:
             y = xp.sqrt(y)
-        y = xp.reshape(y, (n, *inner))
-        if ix != 0:
-            y = xp.permute_dims(y, (*range(1, ix + 1), 0, *range(ix + 1, y.ndim)))
+        y = _axes.from_time_major(xp, y, inner, ix)
         ax = message.axes[st.axis]
         axes = dict(message.axes)
         axes[st.axis] = LinearAxis(gain=ax.gain * st.size, offset=ax.offset - r * ax.gain,
