@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import scipy.signal
+from filter_checks import assert_passthrough_then_out_of_band, assert_streams_like_scipy
 
 from ezmsg_sigproc_units.fir_pmc import (
     ParksMcClellanFIR,
@@ -10,9 +11,7 @@ from ezmsg_sigproc_units.fir_pmc import (
 )
 from ezmsg_sigproc_units.testing import (
     Backend,
-    assert_chunked_equals_whole,
     assert_pickle_resumes,
-    backend_partitions,
     time_signal,
 )
 
@@ -112,12 +111,9 @@ def _make(**kw):
 
 
 def test_chunked_equals_lfilter(backend, float_dtype):
-    host, msg = time_signal(backend, dtype=float_dtype, fs=FS, offset=0.5)
     kw = dict(order=30, cuton=20.0, cutoff=60.0)
-    b, _ = parks_mcclellan_design_fun(FS, **kw)
-    ref = scipy.signal.lfilter(b, [1.0], host.astype(np.float64), axis=0)
-    assert_chunked_equals_whole(_make(**kw), msg, reference=ref,
-                                partitions=backend_partitions(backend, 48, count=5, seed=1))
+    assert_streams_like_scipy(_make(**kw), backend, float_dtype, fs=FS,
+                              b=parks_mcclellan_design_fun(FS, **kw)[0])
 
 
 def test_pickle_resumes():
@@ -126,8 +122,5 @@ def test_pickle_resumes():
 
 
 def test_passthrough_and_out_of_band():
-    host, msg = time_signal(Backend.NUMPY, fs=FS, offset=0.5, seed=3)
-    np.testing.assert_array_equal(_make(cutoff=30.0)()(msg).data, host)
-    slow = time_signal(Backend.NUMPY, fs=50.0, offset=0.5, seed=3)[1]
-    with pytest.raises(ValueError, match=r"^cutoff.*fs/2"):
-        _make(order=20, cutoff=30.0)()(slow)
+    assert_passthrough_then_out_of_band(_make(cutoff=30.0), _make(order=20, cutoff=30.0),
+                                        fs=FS, field="cutoff", slow_fs=50.0)
