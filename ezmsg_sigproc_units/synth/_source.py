@@ -104,6 +104,8 @@ class SourceMixin:
       available, not on the first tick inside a running graph.
     * A tick with gain 0 (an unthrottled ``Clock``) without ``n_time`` raises a ``ValueError``
       naming ``n_time``.
+    * A reset prepares for the current settings, then calls ``_start`` (override it for state
+      beyond the sample counter).
     * Attributes listed in ``_CACHES`` (modules, device tables) are dropped when pickling and
       rebuilt from the settings; ``_prepare`` (override, call super) rebuilds them.
     """
@@ -133,6 +135,14 @@ class SourceMixin:
         device tables (which must not depend on the live, non-resetting settings)."""
         self._target = resolve_target(self.settings)
         self._prepared_for = self.settings
+
+    def _start(self) -> None:
+        """Start the stream's own state beyond the sample counter (a generator, a filter
+        state); called on every reset. Default: nothing."""
+
+    def _reset_state(self, time_axis: Any) -> None:
+        self._ensure_prepared()
+        self._start()
 
     def update_settings(self, new_settings: Any) -> None:
         resolve_target(new_settings)  # fail now, with what is available, not at the next tick

@@ -177,9 +177,6 @@ class ChirpProducer(SourceMixin, BaseClockDrivenProducer[ChirpSettings, ChirpSta
         return out
 
     # ------------------------------------------------------------------ device
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
-
     def _produce(self, n_samples: int, time_axis: LinearAxis) -> AxisArray:
         if self._target is None:
             self._prepare()

@@ -21,7 +21,7 @@ from ezmsg.baseproc import (
     ClockDrivenState,
     processor_state,
 )
-from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
+from ezmsg.util.messages.axisarray import AxisArray
 
 from .. import _backend
 from .._validate import check_count
@@ -61,9 +61,6 @@ class CounterProducer(SourceMixin, BaseClockDrivenProducer[CounterSettings, Coun
         super()._prepare()
         self._ch = channel_axis(self.settings.n_ch)
         self._tables = {}
-
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
 
     def _table(self, n: int, mod: int | None) -> Any:
         """``arange(n)`` (``% mod`` with a mod) as an ``(n, n_ch)`` device table, built once

@@ -145,8 +145,7 @@ class EEGSynthState(ClockDrivenState):
 class EEGSynthProducer(SourceMixin, BaseClockDrivenProducer[EEGSynthSettings, EEGSynthState]):
     """The ``EEGSynth`` signal from clock ticks, without a graph: ``(time, ch)`` blocks."""
 
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
+    def _start(self) -> None:
         kinds = {"PINK": PinkNoiseProducer}
         self._state.parts = {name: kinds.get(name, OscillatorProducer)(ps)
                              for name, ps in eeg_parts(self.settings).items()}

@@ -89,10 +89,6 @@ class WhiteNoiseProducer(SourceMixin,
         rng = _backend.DeviceRNG(xp, device, self.settings.seed)
         self._state.noise = NormalStream(rng, self.settings.n_ch, dtype)
 
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
-        self._start()
-
     def _produce(self, n_samples: int, time_axis: LinearAxis) -> AxisArray:
         if self._target is None:
             self._prepare()
@@ -230,10 +226,6 @@ class PinkNoiseProducer(SourceMixin,
         w = rng.normal((self._root.shape[1], self.settings.n_ch), dtype)
         self._state.z = self._root @ w
         self._state.noise = NormalStream(rng, self.settings.n_ch, dtype)
-
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
-        self._start()
 
     def _produce(self, n_samples: int, time_axis: LinearAxis) -> AxisArray:
         if self._target is None:

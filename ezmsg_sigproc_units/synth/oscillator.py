@@ -136,9 +136,6 @@ class OscillatorProducer(SourceMixin,
         cycles = np.mod(self._freqs * k, s.fs) / s.fs
         return np.mod(_TWO_PI * cycles + s.phase, _TWO_PI)
 
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
-
     def _table(self, n: int) -> tuple:
         """Device tables for block length ``n``, each ``(n, n_ch)``, built once per ``n``:
         ``(sin(th), cos(th))``, ``th = w * arange(n) / fs``, for the sine; else

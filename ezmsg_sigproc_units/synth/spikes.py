@@ -114,14 +114,11 @@ class SpikeTrainProducer(SourceMixin,
             self._threshold = _backend.asarray(xp, host, dtype=dtype, device=device)
 
     def _start(self) -> None:
+        if self.settings.regular:  # no random draws
+            return
         xp, device, dtype = self._target
         rng = _backend.DeviceRNG(xp, device, self.settings.seed)
         self._state.noise = NormalStream(rng, self._rates.shape[0], dtype)
-
-    def _reset_state(self, time_axis: LinearAxis) -> None:
-        self._ensure_prepared()
-        if not self.settings.regular:
-            self._start()
 
     def _produce(self, n_samples: int, time_axis: LinearAxis) -> AxisArray:
         if self._target is None:
