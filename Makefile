@@ -5,7 +5,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c constraints/test.txt
 SECONDS_RUN ?= 3
 
-.PHONY: run test bench lint docs clean
+PEER   := .venv-peer
+
+.PHONY: run test bench peer lint docs clean
 
 $(VENV)/.base: pyproject.toml constraints/test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +34,16 @@ test: $(VENV)/.test
 bench: $(VENV)/.bench
 	$(PY) -m benchmarks.run
 
+## peer: a separate environment holding the peer, ezmsg-sigproc (pinned in constraints/test.txt);
+## once it exists, `make bench` times the peer on the same workloads and prints it alongside.
+peer: $(PEER)/.done
+
+$(PEER)/.done: constraints/test.txt
+	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install -q --disable-pip-version-check -c constraints/test.txt \
+		ezmsg-sigproc
+	touch $@
+
 lint: $(VENV)/.test
 	$(PY) -m pip install -q "ruff>=0.5"
 	$(VENV)/bin/ruff check ezmsg_sigproc_units examples tests benchmarks
@@ -42,5 +54,5 @@ docs: $(VENV)/.test
 	$(VENV)/bin/sphinx-build -q -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info docs/_build .pytest_cache
+	rm -rf $(VENV) $(PEER) build dist *.egg-info docs/_build .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -277,6 +277,55 @@ def test_numpy_portable_path_gives_identical_output(monkeypatch):
     np.testing.assert_array_equal(run(), fast)
 
 
+@pytest.mark.parametrize("dur,shift,pad,anchor", [(0.5, 0.2, "none", "beginning"),
+                                                  (0.5, 0.1, "full", "middle"),
+                                                  (0.3, 0.7, "none", "end"),
+                                                  (0.4, 0.4, "shift", "beginning"),
+                                                  (0.1, 0.1, "input", "end")])
+@pytest.mark.parametrize("time_last", [False, True], ids=["time-first", "time-last"])
+def test_fused_steps_equal_checking_path(backend, monkeypatch, dur, shift, pad, anchor,
+                                         time_last):
+    """The fused hot paths (NumPy's, and the no-window step of the other backends) give the
+    very messages of the general path: data, dims, every axis (offsets bit for bit), attrs,
+    key and stream_dim, over many chunkings."""
+    import ezmsg_sigproc_units.window as W
+
+    host = _host(120, ch=(3,), seed=14, time_last=time_last)
+    msg = _msg(backend, host, time_last=time_last, offset=1.2345)
+    msg.attrs["origin"] = "test"
+    msg.key = "k"
+
+    def run(lengths):
+        proc = windowing(window_dur=dur, window_shift=shift, zero_pad_until=pad,
+                         anchor=anchor)
+        return [proc(c) for c in split_message(msg, lengths)]
+
+    partitions = backend_partitions(backend, 120, count=4, seed=15) + [[1] * 120]
+    calls = []
+
+    def counting(fast):
+        def make(*args):
+            step = fast(*args)
+            return lambda m: calls.append(1) or step(m)
+        return make
+
+    monkeypatch.setattr(W, "_numpy_step", counting(W._numpy_step))
+    monkeypatch.setattr(W, "_quiet_step", counting(W._quiet_step))
+    fused = [run(lengths) for lengths in partitions]
+    assert len(calls) > 120  # the steady state did take a fused path
+    monkeypatch.setattr(W, "_numpy_step", lambda t, p, m: p._checked_emit(t))
+    monkeypatch.setattr(W, "_quiet_step", lambda t, p: p._checked_emit(t))
+    for lengths, outs in zip(partitions, fused, strict=True):
+        for a, b in zip(outs, run(lengths), strict=True):
+            assert type(a) is type(b) and a.dims == b.dims and a.axes == b.axes
+            assert (a.attrs, a.key, a.stream_dim) == (b.attrs, b.key, b.stream_dim)
+            assert a.data.dtype == b.data.dtype
+            assert_close(a.data, to_host(b.data), xp=backend.xp, device=backend.device,
+                         dtype=host.dtype, rtol=0, atol=0, err_msg=str(lengths))
+            if isinstance(a.data, np.ndarray):
+                assert a.data.size == 0 or not a.data.flags.writeable
+
+
 # --------------------------------------------------------------------------- safety
 def test_input_not_mutated_and_outputs_not_aliased(backend):
     host = _host(40, seed=13)
