@@ -1,14 +1,14 @@
-"""Band power of synthetic alpha and beta rhythms: a BCI-style pipeline.
+"""Band power of synthetic EEG (alpha and beta bursts): a BCI-style pipeline.
 
-    Clock -> Oscillator (10 Hz on ch0/ch2, 22 Hz on ch1/ch3) --\\
-          -> WhiteNoise ------------------------------------> Add -> ButterworthFilter
-             -> BandPower -> Log -> BandTable
+    EEGSynth (pink background + alpha 10 Hz + beta 20 Hz bursts + 50 Hz line noise)
+        -> ButterworthFilter -> BandPower -> Log -> BandTable
 
     python -m examples.bandpower --seconds 3 [--backend numpy|torch|jax|mlx] [--device D]
 
-A band-pass (1-40 Hz, order 4) removes what no band looks at; BandTable prints, about once per
-second, the latest log10 band power of every channel in the alpha (8-12 Hz) and beta (18-30 Hz)
-bands: ch0/ch2 are high in alpha, ch1/ch3 in beta.
+A band-pass (1-40 Hz, order 4) removes the line noise and the drift no band looks at;
+BandTable prints, about once per second, the latest log10 relative band power of every
+channel in the alpha (8-12 Hz) and beta (18-30 Hz) bands. Alpha is the stronger rhythm
+(amplitude 10 against 4); each channel's bursts wax and wane at their own rate.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ from __future__ import annotations
 import sys
 
 import ezmsg.core as ez
-from ezmsg.baseproc import Clock, ClockSettings
 
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings
 from ezmsg_sigproc_units.butterworthfilter import ButterworthFilter, ButterworthFilterSettings
-from ezmsg_sigproc_units.math.add import Add
 from ezmsg_sigproc_units.math.log import Log, LogSettings
 from ezmsg_sigproc_units.spectrogram import SpectrogramSettings
-from ezmsg_sigproc_units.synth import Oscillator, OscillatorSettings, WhiteNoise, WhiteNoiseSettings
+from ezmsg_sigproc_units.synth import EEGSynth, EEGSynthSettings
 
 from .common import ExampleSettings, StatsSink, example_main, sink_settings
 
@@ -42,12 +40,15 @@ class BandTable(StatsSink):
         values = _backend.to_host(msg.data[-1, ...])  # latest window: (band, ch), host for print
         rows = [f"  {lo:>4.0f}-{hi:<4.0f}Hz " + " ".join(f"{v:+7.2f}" for v in values[i])
                 for i, (lo, hi) in enumerate(BANDS)]
-        return "\n".join([f"{self.progress_line(now)}\n  log10 band power, ch0..ch3", *rows])
+        return "\n".join([f"{self.progress_line(now)}\n  log10 relative band power, by channel",
+                          *rows])
 
 
 class BandPowerSystemSettings(ExampleSettings):
-    noise: float = 0.5
-    """Standard deviation of the white noise added to the rhythms. Default 0.5."""
+    n_ch: int = 4
+    """EEG channels. Default 4."""
+    seed: int = 1
+    """Seed of the EEG's pink background. Default 1."""
     band_pass: bool = True
     """Band-pass 1-40 Hz (Butterworth, order 4) before the band power. Default True."""
 
@@ -55,10 +56,7 @@ class BandPowerSystemSettings(ExampleSettings):
 class BandPowerSystem(ez.Collection):
     SETTINGS = BandPowerSystemSettings
 
-    CLOCK = Clock()
-    OSC = Oscillator()
-    NOISE = WhiteNoise()
-    ADD = Add()
+    EEG = EEGSynth()
     FILTER = ButterworthFilter()
     BANDS = BandPower()
     LOG = Log()
@@ -66,11 +64,10 @@ class BandPowerSystem(ez.Collection):
 
     def configure(self) -> None:
         s = self.SETTINGS
-        where = dict(backend=s.backend, device=s.device)
         # 10 ticks/s = 50-sample blocks = one hop: every block completes one window
-        self.CLOCK.apply_settings(ClockSettings(dispatch_rate=10.0))
-        self.OSC.apply_settings(OscillatorSettings(fs=FS, freq=[10.0, 22.0, 10.0, 22.0], **where))
-        self.NOISE.apply_settings(WhiteNoiseSettings(fs=FS, n_ch=4, scale=s.noise, seed=1, **where))
+        self.EEG.apply_settings(EEGSynthSettings(fs=FS, n_ch=s.n_ch, dispatch_rate=10.0,
+                                                 seed=s.seed, backend=s.backend,
+                                                 device=s.device))
         self.FILTER.apply_settings(ButterworthFilterSettings(
             axis="time", order=4 if s.band_pass else 0, cuton=1.0, cutoff=40.0, coef_type="sos"))
         self.BANDS.apply_settings(BandPowerSettings(
@@ -82,11 +79,7 @@ class BandPowerSystem(ez.Collection):
 
     def network(self) -> ez.NetworkDefinition:
         return (
-            (self.CLOCK.OUTPUT_SIGNAL, self.OSC.INPUT_CLOCK),
-            (self.CLOCK.OUTPUT_SIGNAL, self.NOISE.INPUT_CLOCK),
-            (self.OSC.OUTPUT_SIGNAL, self.ADD.INPUT_SIGNAL_A),
-            (self.NOISE.OUTPUT_SIGNAL, self.ADD.INPUT_SIGNAL_B),
-            (self.ADD.OUTPUT_SIGNAL, self.FILTER.INPUT_SIGNAL),
+            (self.EEG.OUTPUT_SIGNAL, self.FILTER.INPUT_SIGNAL),
             (self.FILTER.OUTPUT_SIGNAL, self.BANDS.INPUT_SIGNAL),
             (self.BANDS.OUTPUT_SIGNAL, self.LOG.INPUT_SIGNAL),
             (self.LOG.OUTPUT_SIGNAL, self.SINK.INPUT_SIGNAL),

@@ -1,5 +1,6 @@
 """The band-power example as a real ezmsg graph, checked number by number against offline
-processing of the same input (band-pass -> BandPower -> Log, with the system's own settings)."""
+processing of the same input (the EEG the graph generated -> band-pass -> BandPower -> Log,
+with the system's own settings)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_bandpower_matches_offline(tmp_path):
     out = MessageLogger(MessageLoggerSettings(output=log_out))
     ez.run(components={"SYSTEM": system, "LOG_IN": into, "LOG_OUT": out,
                        "DOG": Watchdog(WatchdogSettings(seconds=30.0))},
-           connections=((system.ADD.OUTPUT_SIGNAL, into.INPUT_MESSAGE),
+           connections=((system.EEG.OUTPUT_SIGNAL, into.INPUT_MESSAGE),
                         (system.LOG.OUTPUT_SIGNAL, out.INPUT_MESSAGE)),
            root_name=f"test_bpo_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
            auto_start=True)
@@ -46,6 +47,8 @@ def test_bandpower_matches_offline(tmp_path):
             want = stage(want)
         assert m_out.dims == want.dims == ["time", "freq", "ch"]
         np.testing.assert_allclose(m_out.data, want.data, rtol=1e-5, atol=1e-4)
-    # alpha channels (0, 2) have more 8-12 Hz power than beta channels (1, 3), and vice versa
-    last = outputs[n - 1].data[-1]
-    assert last[0, 0] > last[0, 1] and last[1, 1] > last[1, 0], last
+    # alpha (amplitude 10) outweighs beta (4) on every channel over the run; single windows
+    # may not, as each rhythm's bursts wax and wane (by 0.47 to 0.96 log10 units offline,
+    # seeds 1 to 5, over 1.5 s)
+    power = np.concatenate([m.data for m in outputs[:n]])  # (window, band, ch)
+    assert np.all(power[:, 0].mean(axis=0) > power[:, 1].mean(axis=0) + 0.2), power.mean(axis=0)
