@@ -196,11 +196,11 @@ class FilterTransformer(StreamAxisMixin,
             st.z = xp.where(st.pending, self._initial(xp, plan, x), st.z)
             st.pending = None
         if iir:
-            fn = _iir.iir_filter if s.use_fast_sosfilt else _iir.filter_portable
-            y, z = fn(xp, plan, x, st.z)
             # A non-finite input makes its channel's whole state non-finite (the products
-            # multiply every entry), so one state row tells: a cheap check, a rare repair.
-            if not _nf.all_finite(xp, z[0, ...]):
+            # multiply every entry), so the state tells: a cheap check, a rare repair.
+            y, z, finite = _nf.iir_checked(xp, plan, x, st.z, not s.use_fast_sosfilt)
+            if not finite:
+                fn = _iir.iir_filter if s.use_fast_sosfilt else _iir.filter_portable
                 y, z = _nf.repair_iir(xp, fn, plan, x, st.z, y, z)
         else:
             y, z = _fir.fir_filter(xp, plan, x, st.z)

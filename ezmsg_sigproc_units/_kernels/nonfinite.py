@@ -18,20 +18,62 @@ from typing import Any
 import numpy as np
 
 from .._backend import arange, backend_name, device_of, native, register_native
+from . import iir as _iir
 from .fir import fir_filter
 
 
 def all_finite(xp: Any, a: Any) -> bool:
     """Whether every entry of ``a`` is finite: one reduction, and a device synchronisation.
-    May say False for finite values whose squares overflow (callers then check exactly)."""
+    May say False for finite values whose squares overflow (callers then check exactly).
+    Pass a whole array rather than a slice: on JAX an eager slice alone cost 140 us."""
     fn = _CHECKS.get(xp)
     if fn is None:
-        fn = _CHECKS[xp] = native("all_finite", backend_name(xp)) or (
-            lambda a: bool(xp.all(xp.isfinite(a))))
+        fn = _CHECKS[xp] = _check_for(xp)
     return fn(a)
 
 
 _CHECKS: dict[Any, Callable[[Any], bool]] = {}  # per namespace: this sits on every chunk's path
+
+
+def _check_for(xp: Any) -> Callable[[Any], bool]:
+    """The backend's native check; else the sum of squares compiled where ``_backend`` has a
+    compiler (JAX: one dispatch instead of one per operation); else ``all(isfinite(a))``."""
+    name = backend_name(xp)
+    fn = native("all_finite", name)
+    if fn is not None:
+        return fn
+    jit = native("jit", name)
+    if jit is not None:
+        g = jit(xp, _finite_sum_of_squares)
+        return lambda a: _read_flag(g(a))
+    return lambda a: bool(xp.all(xp.isfinite(a)))
+
+
+def _finite_sum_of_squares(xp: Any, a: Any) -> Any:
+    v = xp.reshape(a, (-1,))
+    return xp.isfinite(xp.sum(v * v))
+
+
+def _read_flag(a: Any) -> bool:
+    """A compiled backend's 0-d boolean as a Python bool. JAX: waiting for it and then
+    reading it took 20 us per chunk (the kernel included), ``bool(a)`` 34 us."""
+    wait = getattr(a, "block_until_ready", None)
+    if wait is not None:
+        wait()
+    return bool(np.asarray(a))
+
+
+def iir_checked(xp: Any, plan: Any, x: Any, z: Any, portable: bool = False) -> tuple:
+    """``(y, z_next, finite)``: the IIR kernel (``iir_filter``, or ``filter_portable`` when
+    ``portable``) and ``all_finite(xp, z_next)``. Where the compiled portable kernel runs
+    (JAX), the check is part of the kernel's own call: one dispatch and one synchronisation
+    instead of two, about 50 us less per chunk."""
+    name = backend_name(xp)
+    if native("jit", name) is not None and (portable or native("iir_filter", name) is None):
+        y, z, ok = _iir.filter_portable(xp, plan, x, z, also=_finite_sum_of_squares)
+        return y, z, _read_flag(ok)
+    y, z = (_iir.filter_portable if portable else _iir.iir_filter)(xp, plan, x, z)
+    return y, z, all_finite(xp, z)
 
 
 @register_native("all_finite", "numpy")
@@ -41,6 +83,17 @@ def _np_all_finite(a: np.ndarray) -> bool:
     # A sum of squares: NaN or inf anywhere makes it non-finite. One BLAS pass and no
     # temporary: 0.9 us for 64 values, against 2.7 us for isfinite(a).all().
     return math.isfinite(a.dot(a))
+
+
+@register_native("all_finite", "torch")
+def _torch_all_finite(a: Any) -> bool:
+    v = a.reshape(-1)
+    return math.isfinite(v.dot(v).item())  # one kernel: 7 us against 15 for all(isfinite)
+
+
+@register_native("all_finite", "mlx")
+def _mlx_all_finite(a: Any) -> bool:
+    return math.isfinite(a.square().sum().item())  # 24 us against 47 for all(isfinite)
 
 
 def from_first(xp: Any, bad: Any) -> Any:
