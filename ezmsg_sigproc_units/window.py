@@ -179,10 +179,11 @@ class WindowTransformer(
         st.buffer, st.start, st.stop, st.deficit, st.started = None, 0, 0, 0, False
 
     # ------------------------------------------------------------------ hot path
-    # A steady stream skips the reset hash: ``_Plan.matches`` compares the message with the
+    # A steady stream skips the reset hash: the plan's ``step`` compares the message with the
     # one the plan was built from (same dims, key, stream_dim, array type, dtype, device, time
-    # gain, other lengths, and the very same other axis objects). Anything else takes the
-    # base class path (hash, maybe reset), which rebuilds the plan.
+    # gain, other lengths, and the very same other axis objects) and, if it matches, answers
+    # it (fused steps for the common cases, else ``_emit``). Anything else takes the base
+    # class path (hash, maybe reset), which rebuilds the plan.
     _plan: _Plan | None = None
 
     def __call__(self, message: AxisArray) -> AxisArray:
@@ -268,7 +269,7 @@ class _Plan:
     __slots__ = ("state", "hash", "settings", "axis", "ix", "gain", "unit", "window", "shift",
                  "hop", "batch", "newaxis", "out_dims", "xp", "device", "dev_key", "push",
                  "key", "dims", "stream_dim", "others", "before", "after", "dtype", "atype",
-                 "anchor", "lead", "time_axis", "empty", "step")
+                 "lead", "time_axis", "empty", "step")
 
     def __init__(self, t: WindowTransformer, message: AxisArray, axis: str) -> None:
         st, x = t._state, message.data
@@ -292,8 +293,10 @@ class _Plan:
         shape = list(x.shape)
         shape[self.ix : self.ix + 1] = [0, st.window]
         self.empty = zeros(self.xp, shape, dtype=x.dtype, device=self.device)
-        # a settings change (anchor included) brings new settings, hence a new plan
-        self.set_anchor(t.settings.anchor)
+        # The anchor's distance from a window's first sample, and the in-window axis. A
+        # settings change (anchor included) brings new settings, hence a new plan and step.
+        self.lead = _FRACTION[_anchor(t.settings.anchor)] * self.window * self.gain
+        self.time_axis = LinearAxis(gain=self.gain, offset=0.0 - self.lead, unit=self.unit)
         self.step = self._checked_emit(t)
         if not self.batch and self.shift is not None:
             if type(x) is not np.ndarray:
@@ -324,12 +327,6 @@ class _Plan:
             return emit(self, m) if matches(m) else None
 
         return step
-
-    def set_anchor(self, anchor: Any) -> None:
-        """Cache the anchor's distance from a window's first sample and the in-window axis."""
-        self.anchor = anchor
-        self.lead = _FRACTION[_anchor(anchor)] * self.window * self.gain
-        self.time_axis = LinearAxis(gain=self.gain, offset=0.0 - self.lead, unit=self.unit)
 
 
 def _message_builder(p: _Plan) -> Any:
