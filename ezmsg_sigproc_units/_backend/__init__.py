@@ -24,6 +24,7 @@ from .namespace import (
     device_of,
     is_numpy_namespace,
     namespace_and_device,
+    slices_are_copies,
 )
 from .native import native, native_kernels, register_native
 from .random import DeviceRNG
@@ -63,6 +64,7 @@ __all__ = [
     "register_native",
     "resolve",
     "scalar",
+    "slices_are_copies",
     "supports_float64",
     "to_host",
     "zeros",

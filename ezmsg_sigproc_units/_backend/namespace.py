@@ -130,3 +130,13 @@ def _register_mlx_pickle(array_type: type) -> None:
     """MLX 0.32 unpickles float64 arrays as float32; pickle through NumPy with the dtype
     name instead, so processor state keeps its precision."""
     copyreg.pickle(array_type, _reduce_mlx)
+
+
+_SLICES_ARE_COPIES = frozenset({"jax", "mlx"})
+
+
+def slices_are_copies(xp: Any) -> bool:
+    """Whether a slice of an array of ``xp`` is independent of it (JAX: immutable arrays; MLX:
+    value semantics, writing into a slice leaves the source as it was). NumPy, CuPy, torch
+    and array-api-strict slices are views: writing into one writes into the source."""
+    return backend_name(xp) in _SLICES_ARE_COPIES

@@ -10,7 +10,8 @@ Two implementations with identical results:
 
 * portable (every Array API backend, JAX included): ``append`` concatenates, ``take_windows``
   gathers all windows with one ``xp.take`` and an index array cached per
-  ``(W, H, count, device)``; nothing is written in place.
+  ``(W, H, count, device)`` (a single window is a slice, copied where slices are views);
+  nothing is written in place.
 * NumPy (``native("window_push", "numpy")``): a buffer of ``2 (W + n)`` samples (n: the
   chunk length when it was sized), written in place only past the samples it holds. When a
   chunk would not fit, the held samples move to the front of a *new* buffer, so a region
@@ -27,7 +28,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import arange, backend_name, empty, native, register_native, zeros
+from .._backend import (
+    arange,
+    backend_name,
+    empty,
+    native,
+    register_native,
+    slices_are_copies,
+    zeros,
+)
 from .reductions import index_dtype
 
 _IDX_CACHE: dict[tuple, Any] = {}
@@ -74,17 +83,23 @@ def _index(xp: Any, like: Any, device: Any, w: int, h: int, count: int) -> Any:
 def take_windows(xp: Any, buf: Any, w: int, h: int, axis: int,
                  device: Any) -> tuple[Any, Any, int]:
     """``(windows, rest, over)``: every whole window in ``buf`` (``(..., count, W, ...)``, a
-    fresh array gathered with one ``xp.take``; None when there is none), the samples the next
+    fresh array gathered with one ``xp.take``, or for one window a slice, copied where slices
+    are views; None when there is none), the samples the next
     window still needs, and how far beyond the end of ``buf`` the next window starts (> 0 only
     when ``h > w``)."""
     n = buf.shape[axis]
     count = window_count(n, w, h)
     if count == 0:
         return None, buf, 0
-    shape = list(buf.shape)
-    shape[axis : axis + 1] = [count, w]
-    flat = xp.take(buf, _index(xp, buf, device, w, h, count), axis=axis)
-    windows = xp.reshape(flat, tuple(shape))
+    if count == 1:  # a slice: half the time of a gather (torch 13 us against 31)
+        windows = xp.expand_dims(buf[_sl(axis, 0, w)], axis=axis)
+        if not slices_are_copies(xp):  # a view: the buffer is written again later
+            windows = xp.asarray(windows, copy=True)
+    else:
+        shape = list(buf.shape)
+        shape[axis : axis + 1] = [count, w]
+        flat = xp.take(buf, _index(xp, buf, device, w, h, count), axis=axis)
+        windows = xp.reshape(flat, tuple(shape))
     used = count * h
     if used >= n:
         return windows, buf[_sl(axis, n, n)], used - n
