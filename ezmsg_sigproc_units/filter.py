@@ -198,9 +198,9 @@ class FilterTransformer(StreamAxisMixin,
         if iir:
             # A non-finite input makes its channel's whole state non-finite (the products
             # multiply every entry), so the state tells: a cheap check, a rare repair.
-            y, z, finite = _nf.iir_checked(xp, plan, x, st.z, not s.use_fast_sosfilt)
-            if not finite:
-                fn = _iir.iir_filter if s.use_fast_sosfilt else _iir.filter_portable
+            fn = _iir.iir_filter if s.use_fast_sosfilt else _iir.filter_portable
+            y, z = fn(xp, plan, x, st.z)
+            if not _nf.all_finite(xp, z):
                 y, z = _nf.repair_iir(xp, fn, plan, x, st.z, y, z)
         else:
             y, z = _fir.fir_filter(xp, plan, x, st.z)

@@ -304,40 +304,17 @@ def _name(xp: Any) -> str:
     return name
 
 
-def filter_portable(xp: Any, plan: IIRPlan, x: Any, z: Any, also: Any = None) -> tuple:
+def filter_portable(xp: Any, plan: IIRPlan, x: Any, z: Any) -> tuple[Any, Any]:
     """The Array API implementation of ``iir_filter`` (the reference for native paths).
-    Compiled once per chunk shape where ``_backend`` offers a compiler (see ``compiled``).
-    ``also(xp, z_next)``, if given, is computed in the same (compiled) call and returned
-    third: a check of the new state costs no dispatch of its own."""
+    Compiled once per chunk shape where ``_backend`` offers a compiler (see ``compiled``)."""
     T = x.shape[0]
     nb = T // plan.block
-    if T == 0:
-        return (x, z) if also is None else (x, z, also(xp, z))
     if nb == 0:
-        return compiled(xp, _with(_tail, also))(plan.tails[T], x, z)
+        return compiled(xp, _tail)(plan.tails[T], x, z) if T else (x, z)
     tail = plan.tails[T - nb * plan.block]
     if nb <= _DIRECT_BLOCKS:
-        return compiled(xp, _with(_few_blocks, also))(plan.hs, plan.obs, plan.states, tail, x, z)
-    return compiled(xp, _with(_blocks, also))(plan.hs, plan.obs, plan.jumps[: nb.bit_length()],
-                                              tail, x, z)
-
-
-_WITH: dict[tuple, Any] = {}
-
-
-def _with(fn: Any, also: Any) -> Any:
-    """``fn`` whose ``(y, z)`` gains ``also(xp, z)``: one function object per pair, so that
-    ``compiled`` caches it."""
-    if also is None:
-        return fn
-    g = _WITH.get((fn, also))
-    if g is None:
-        def g(xp: Any, *args: Any) -> tuple[Any, Any, Any]:
-            y, z = fn(xp, *args)
-            return y, z, also(xp, z)
-
-        _WITH[(fn, also)] = g
-    return g
+        return compiled(xp, _few_blocks)(plan.hs, plan.obs, plan.states, tail, x, z)
+    return compiled(xp, _blocks)(plan.hs, plan.obs, plan.jumps[: nb.bit_length()], tail, x, z)
 
 
 def compiled(xp: Any, fn: Any) -> Any:

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from .._backend import arange, backend_name, device_of, native, register_native
-from . import iir as _iir
 from .fir import fir_filter
 
 
@@ -37,7 +36,8 @@ _CHECKS: dict[Any, Callable[[Any], bool]] = {}  # per namespace: this sits on ev
 
 def _check_for(xp: Any) -> Callable[[Any], bool]:
     """The backend's native check; else the sum of squares compiled where ``_backend`` has a
-    compiler (JAX: one dispatch instead of one per operation); else ``all(isfinite(a))``."""
+    compiler (JAX: one dispatch instead of one per operation; compiling the check into the
+    filter kernel's own call measured no faster); else ``all(isfinite(a))``."""
     name = backend_name(xp)
     fn = native("all_finite", name)
     if fn is not None:
@@ -56,24 +56,11 @@ def _finite_sum_of_squares(xp: Any, a: Any) -> Any:
 
 def _read_flag(a: Any) -> bool:
     """A compiled backend's 0-d boolean as a Python bool. JAX: waiting for it and then
-    reading it took 20 us per chunk (the kernel included), ``bool(a)`` 34 us."""
+    reading it took 20 us per chunk (the filter kernel included), ``bool(a)`` 34 us."""
     wait = getattr(a, "block_until_ready", None)
     if wait is not None:
         wait()
     return bool(np.asarray(a))
-
-
-def iir_checked(xp: Any, plan: Any, x: Any, z: Any, portable: bool = False) -> tuple:
-    """``(y, z_next, finite)``: the IIR kernel (``iir_filter``, or ``filter_portable`` when
-    ``portable``) and ``all_finite(xp, z_next)``. Where the compiled portable kernel runs
-    (JAX), the check is part of the kernel's own call: one dispatch and one synchronisation
-    instead of two, about 50 us less per chunk."""
-    name = backend_name(xp)
-    if native("jit", name) is not None and (portable or native("iir_filter", name) is None):
-        y, z, ok = _iir.filter_portable(xp, plan, x, z, also=_finite_sum_of_squares)
-        return y, z, _read_flag(ok)
-    y, z = (_iir.filter_portable if portable else _iir.iir_filter)(xp, plan, x, z)
-    return y, z, all_finite(xp, z)
 
 
 @register_native("all_finite", "numpy")

@@ -39,28 +39,3 @@ def test_all_finite(backend):
         host = np.ones((3, 5), np.float32)
         host[2, 4] = bad
         assert not nf.all_finite(backend.xp, backend.asarray(host))
-
-
-@pytest.mark.parametrize("portable", [False, True], ids=["kernel", "portable"])
-@pytest.mark.parametrize("T", [0, 1, 7, 40, 300])
-def test_iir_checked_reports_the_new_state(backend, portable, T):
-    """``iir_checked`` gives the kernel's very ``(y, z)`` and whether ``z`` is all finite,
-    whichever route it takes (the check compiled into the kernel's call on JAX)."""
-    import scipy.signal as ss
-
-    from ezmsg_sigproc_units._kernels import iir
-
-    sos = ss.butter(4, (0.1, 0.3), btype="band", output="sos")
-    plan = iir.iir_plan(backend.xp, sos, dtype=backend.xp.float32, device=backend.device)
-    host = np.random.default_rng(T).standard_normal((T, 3)).astype(np.float32)
-    z0 = iir.iir_zero_state(backend.xp, plan, 3)
-    kernel = iir.filter_portable if portable else iir.iir_filter
-    want_y, want_z = kernel(backend.xp, plan, backend.asarray(host), z0)
-    y, z, finite = nf.iir_checked(backend.xp, plan, backend.asarray(host), z0, portable)
-    assert finite is True
-    np.testing.assert_array_equal(to_host(y), to_host(want_y))
-    np.testing.assert_array_equal(to_host(z), to_host(want_z))
-    if T:
-        host[T // 2, 1] = np.nan
-        _, z, finite = nf.iir_checked(backend.xp, plan, backend.asarray(host), z0, portable)
-        assert finite is False and not np.isfinite(to_host(z)[:, 1]).any()
