@@ -288,7 +288,7 @@ def test_fused_steps_equal_checking_path(backend, monkeypatch, dur, shift, pad, 
     """The fused hot paths (NumPy's, and the no-window step of the other backends) give the
     very messages of the general path: data, dims, every axis (offsets bit for bit), attrs,
     key and stream_dim, over many chunkings."""
-    import ezmsg_sigproc_units.window as W
+    import ezmsg_sigproc_units._window_plan as W
 
     host = _host(120, ch=(3,), seed=14, time_last=time_last)
     msg = _msg(backend, host, time_last=time_last, offset=1.2345)

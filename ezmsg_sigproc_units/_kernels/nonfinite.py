@@ -60,7 +60,7 @@ def _read_flag(a: Any) -> bool:
     wait = getattr(a, "block_until_ready", None)
     if wait is not None:
         wait()
-    return bool(np.asarray(a))
+    return bool(a.item())
 
 
 @register_native("all_finite", "numpy")
