@@ -84,9 +84,8 @@ def take_windows(xp: Any, buf: Any, w: int, h: int, axis: int,
                  device: Any) -> tuple[Any, Any, int]:
     """``(windows, rest, over)``: every whole window in ``buf`` (``(..., count, W, ...)``, a
     fresh array gathered with one ``xp.take``, or for one window a slice, copied where slices
-    are views; None when there is none), the samples the next
-    window still needs, and how far beyond the end of ``buf`` the next window starts (> 0 only
-    when ``h > w``)."""
+    are views; None when there is none), the samples the next window still needs, and how
+    far beyond the end of ``buf`` the next window starts (> 0 only when ``h > w``)."""
     n = buf.shape[axis]
     count = window_count(n, w, h)
     if count == 0:
