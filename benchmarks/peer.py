@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import pathlib
 import subprocess
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray
@@ -41,10 +43,13 @@ def figures() -> dict[str, float] | None:
     return _FIGURES[0]
 
 
-def messages() -> list[AxisArray]:
-    """The benchmark stream: 1000 distinct NumPy chunks (distinct offsets), fed cyclically."""
+def messages(convert: Callable[[np.ndarray], Any] = lambda host: host) -> list[AxisArray]:
+    """The benchmark stream, the one workload of the window and spectral tables (ours and
+    the peer's): 1000 distinct messages (distinct offsets) of one float32 chunk, fed
+    cyclically; ``convert`` moves the chunk to another backend."""
     host = np.random.default_rng(0).standard_normal((CHUNK, CH)).astype(np.float32)
-    return [AxisArray(host, dims=["time", "ch"],
+    x = convert(host)
+    return [AxisArray(x, dims=["time", "ch"],
                       axes={"time": AxisArray.TimeAxis(fs=FS, offset=i * CHUNK / FS)})
             for i in range(N_MSGS)]
 

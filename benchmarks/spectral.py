@@ -9,11 +9,11 @@ import importlib.util
 
 import numpy as np
 
+from .peer import BANDS, CH, CHUNK, N_MSGS
 from .timing import paired_us, table
-from .window import CH, CHUNK, N_MSGS, _messages
+from .window import _messages
 
 W, HOP = 500, 100
-BANDS = [(8.0, 12.0), (18.0, 30.0)]
 
 
 def _floor(bands: bool):

@@ -8,21 +8,15 @@ import importlib.util
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray
 
+from .peer import CH, CHUNK, FS, N_MSGS, messages
 from .timing import paired_us, table
-
-FS, CH, CHUNK = 1000.0, 64, 10
-N_MSGS = 1000  # distinct messages (distinct time offsets), fed cyclically
 
 
 def _messages(backend: str) -> list[AxisArray]:
     from ezmsg_sigproc_units._backend import asarray, resolve
 
     xp, dev = resolve(backend, "cpu" if backend in ("torch", "jax") else None)
-    host = np.random.default_rng(0).standard_normal((CHUNK, CH)).astype(np.float32)
-    x = asarray(xp, host, dtype=xp.float32, device=dev)
-    return [AxisArray(x, dims=["time", "ch"],
-                      axes={"time": AxisArray.TimeAxis(fs=FS, offset=i * CHUNK / FS)})
-            for i in range(N_MSGS)]
+    return messages(lambda host: asarray(xp, host, dtype=xp.float32, device=dev))
 
 
 def _floors():

@@ -131,6 +131,9 @@ def _numpy_step(t: WindowTransformer, p: WindowPlan, message: AxisArray) -> Any:
     emit, build, ndarray = t._emit, _message_builder(p), np.ndarray
 
     def step(m: AxisArray) -> AxisArray | None:
+        # ``WindowPlan.matches`` inlined for NumPy (no device; the other axes compared by
+        # count and identity: the plan's message had axes on its dims only), plus the type
+        # check that the attribute-by-attribute output needs
         x, axes = m.data, m.axes
         ax = axes.get(axis)
         if not (type(x) is ndarray and type(m) is AxisArray
