@@ -1,40 +1,79 @@
 """AxisArray bookkeeping shared by the processors (host metadata only, never data math).
 
-``replace_data`` is the hot-path copy: it skips AxisArray's constructor checks, which are
-redundant when only the data changes and its dims stay valid (~0.3 us instead of ~1.3 us).
+The only module that builds AxisArrays or touches their private fields. ``replace_fields`` is
+the one output builder: it sets the fields on a bare object and skips AxisArray's constructor
+checks, which are redundant when a processor derives a valid layout from a valid input
+(~0.3 us instead of ~1.3 us). ``replace_data`` is its common case. ``new_message`` builds a
+message from nothing (producers), through the checked constructor.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from ezmsg.util.messages.axisarray import AxisArray
 
-_CACHE_ATTRS = ("_fingerprint", "_wire_token")
+# Caches ezmsg attaches to a message (digest, wire token); they describe the old data.
+_CACHE_ATTRS = frozenset(("_fingerprint", "_wire_token"))
 _N_FIELDS = len(dataclasses.fields(AxisArray))
+_KEEP: Any = object()
+
+
+def replace_fields(msg: AxisArray, data: Any = _KEEP, *, dims: list[str] | None = None,
+                   axes: Mapping | None = None, stream_dim: Any = _KEEP, key: Any = _KEEP,
+                   attrs: Any = _KEEP) -> AxisArray:
+    """A new message like ``msg`` with the given fields replaced; the others are shared.
+
+    ``axes`` given: the output gets a new dict of them (any Mapping is accepted, and the
+    input's own ``axes`` is never written). ``dims`` given: a copy is stored, and a
+    ``stream_dim`` that is not among the new dims becomes None. The caller guarantees the
+    layout (``len(dims) == data.ndim``, an axis per dim where needed). Subclasses of AxisArray
+    keep their extra fields.
+    """
+    fields = msg.__dict__.copy()
+    if len(fields) > _N_FIELDS:  # derived caches present: they describe the old data
+        for name in _CACHE_ATTRS:
+            fields.pop(name, None)
+    if data is not _KEEP:
+        fields["data"] = data
+    if axes is not None:
+        fields["axes"] = dict(axes)
+    if attrs is not _KEEP:
+        fields["attrs"] = attrs
+    if key is not _KEEP:
+        fields["key"] = key
+    if stream_dim is not _KEEP:
+        fields["stream_dim"] = stream_dim
+    if dims is not None:
+        fields["dims"] = list(dims)
+    if (dims is not None or stream_dim is not _KEEP) and fields["stream_dim"] not in fields["dims"]:
+        fields["stream_dim"] = None
+    out = object.__new__(type(msg))
+    out.__dict__ = fields
+    return out
 
 
 def replace_data(msg: AxisArray, data: Any) -> AxisArray:
-    """A new message like ``msg`` with ``data`` (same dims, same ndim). Axes and attrs dicts
-    are shared with ``msg``: callers that change axes must use ``replace_fields``."""
+    """A new message like ``msg`` with ``data`` (same dims, same ndim). Axes and attrs are
+    shared with ``msg``: pass new ``axes`` to ``replace_fields`` to change them. The hot path
+    of every math op: ``replace_fields`` with only ``data``, one call frame shorter."""
     fields = msg.__dict__.copy()
-    if len(fields) > _N_FIELDS:  # derived caches present: they describe the old data
-        fields.pop("_fingerprint", None)
-        fields.pop("_wire_token", None)
+    if len(fields) > _N_FIELDS:
+        for name in _CACHE_ATTRS:
+            fields.pop(name, None)
     fields["data"] = data
     out = object.__new__(type(msg))
     out.__dict__ = fields
     return out
 
 
-def replace_fields(msg: AxisArray, **changes: Any) -> AxisArray:
-    """A validated new message with ``changes`` (fresh ``axes``/``attrs`` dicts when given)."""
-    fields = {k: v for k, v in msg.__dict__.items() if k not in _CACHE_ATTRS}
-    fields.update(changes)
-    if "stream_dim" in fields and fields["stream_dim"] not in fields["dims"]:
-        fields["stream_dim"] = None
-    return type(msg)(**fields)
+def new_message(data: Any, dims: list[str], axes: Mapping, *, key: str = "",
+                stream_dim: str | None = None, attrs: dict | None = None) -> AxisArray:
+    """A checked new AxisArray (sources and producers: nothing to derive it from)."""
+    return AxisArray(data, dims=list(dims), axes=dict(axes), attrs=attrs or {}, key=key,
+                     stream_dim=stream_dim)
 
 
 def axis_index(msg: AxisArray, axis: str, field: str = "axis") -> int:

@@ -67,3 +67,104 @@ def _same_arrays(a: Any, b: Any) -> bool:
         return bool(np.array_equal(np.asarray(a), np.asarray(b)))
     except (ValueError, TypeError):
         return False
+
+
+# Filter designs: band edges, orders and coefficient forms.
+
+IIR_COEF_TYPES = ("ba", "sos")
+"""The coefficient forms a Settings class may request for an IIR design."""
+
+
+def check_edge(name: str, value: Any) -> None:
+    """A band edge must be None or a finite real number > 0 (``ValueError`` naming ``name``)."""
+    if value is None:
+        return
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer))
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{name}: must be None or a finite frequency > 0, got {value!r}")
+
+
+def check_in_band(name: str, value: float, fs: float, wn_hz: bool = True) -> None:
+    """``value`` must lie strictly inside (0, Nyquist): (0, fs/2) in Hz, (0, 1) normalised."""
+    limit = fs / 2.0 if wn_hz else 1.0
+    if not 0.0 < value < limit:
+        where = f"(0, fs/2 = {limit:g} Hz) at fs = {fs:g} Hz" if wn_hz else "(0, 1) (wn_hz=False)"
+        raise ValueError(f"{name}: {value!r} is outside {where}")
+
+
+def check_order(value: Any, minimum: int = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"order: must be an integer >= {minimum}, got {value!r}")
+
+
+def butter_specs(cuton: float | None, cutoff: float | None
+                 ) -> tuple[str, float | tuple[float, float]] | None:
+    """(btype, Wn) from the edges: cutoff only -> lowpass, cuton only -> highpass, cuton < cutoff
+    -> bandpass, cuton > cutoff -> bandstop; neither -> None (passthrough)."""
+    if cuton is None and cutoff is None:
+        return None
+    if cuton is None:
+        return "lowpass", cutoff
+    if cutoff is None:
+        return "highpass", cuton
+    if cuton == cutoff:
+        raise ValueError(f"cuton: equals cutoff ({cutoff!r}); a band needs two distinct edges")
+    if cuton < cutoff:
+        return "bandpass", (cuton, cutoff)
+    return "bandstop", (cutoff, cuton)
+
+
+PASS_ZERO = (True, False, "bandpass", "lowpass", "highpass", "bandstop")
+
+
+def check_fir_coef_type(coef_type: str) -> None:
+    """FIR designs produce taps, i.e. ``(b, [1.0])``: only ``coef_type="ba"`` applies."""
+    if coef_type != "ba":
+        raise ValueError(f"coef_type: an FIR design gives 'ba' taps; got {coef_type!r}")
+
+
+def cutoff_edges(cutoff: Any, name: str = "cutoff") -> tuple[float, ...]:
+    """Cut-off(s) as an increasing tuple of positive finite frequencies."""
+    try:
+        edges = tuple(np.atleast_1d(np.asarray(cutoff, dtype=float)).tolist())
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a frequency or a 1-D sequence of them, "
+                         f"got {cutoff!r}") from None
+    if np.ndim(cutoff) > 1 or not edges:
+        raise ValueError(f"{name}: must be a frequency or a 1-D sequence of them, got {cutoff!r}")
+    for v in edges:
+        check_edge(name, v)
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ValueError(f"{name}: edges must increase strictly, got {cutoff!r}")
+    return edges
+
+
+def check_cutoff_and_pass_zero(cutoff: Any, pass_zero: Any, wn_hz: bool) -> int | None:
+    """Validate a window-method design's ``cutoff`` (None allowed: passthrough) and
+    ``pass_zero``; the number of edges, or None without a cutoff."""
+    n_edges = None
+    if cutoff is not None:
+        edges = cutoff_edges(cutoff)
+        n_edges = len(edges)
+        if not wn_hz and edges[-1] >= 1.0:
+            raise ValueError(f"cutoff: {cutoff!r} must be < 1 (fraction of Nyquist) "
+                             f"when wn_hz is False")
+    check_pass_zero(pass_zero, n_edges)
+    return n_edges
+
+
+def passes_nyquist(n_edges: int, pass_zero: bool | str) -> bool:
+    """Whether the response is non-zero at Nyquist (scipy ``firwin``'s rule)."""
+    if isinstance(pass_zero, str):
+        return pass_zero in ("highpass", "bandstop")
+    return bool(n_edges & 1) ^ bool(pass_zero)
+
+
+def check_pass_zero(pass_zero: Any, n_edges: int | None = None) -> None:
+    if not any(pass_zero is p or (isinstance(p, str) and pass_zero == p) for p in PASS_ZERO):
+        raise ValueError(f"pass_zero: must be one of {PASS_ZERO}, got {pass_zero!r}")
+    if n_edges is not None and isinstance(pass_zero, str):
+        want = 1 if pass_zero in ("lowpass", "highpass") else 2
+        if n_edges != want:
+            raise ValueError(f"pass_zero: {pass_zero!r} needs {want} cutoff edge(s), "
+                             f"got {n_edges}")

@@ -8,59 +8,17 @@ device, always as second-order sections (a ``"ba"`` design is converted in float
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ._validate import IIR_COEF_TYPES, butter_specs, check_edge, check_in_band, check_order
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
     FilterByDesignTransformer,
 )
-
-IIR_COEF_TYPES = ("ba", "sos")
-"""The coefficient forms a Settings class may request for an IIR design."""
-
-
-def check_edge(name: str, value: Any) -> None:
-    """A band edge must be None or a finite real number > 0 (``ValueError`` naming ``name``)."""
-    if value is None:
-        return
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer))
-            or not math.isfinite(value) or value <= 0):
-        raise ValueError(f"{name}: must be None or a finite frequency > 0, got {value!r}")
-
-
-def check_in_band(name: str, value: float, fs: float, wn_hz: bool = True) -> None:
-    """``value`` must lie strictly inside (0, Nyquist): (0, fs/2) in Hz, (0, 1) normalised."""
-    limit = fs / 2.0 if wn_hz else 1.0
-    if not 0.0 < value < limit:
-        where = f"(0, fs/2 = {limit:g} Hz) at fs = {fs:g} Hz" if wn_hz else "(0, 1) (wn_hz=False)"
-        raise ValueError(f"{name}: {value!r} is outside {where}")
-
-
-def check_order(value: Any, minimum: int = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"order: must be an integer >= {minimum}, got {value!r}")
-
-
-def butter_specs(cuton: float | None, cutoff: float | None
-                 ) -> tuple[str, float | tuple[float, float]] | None:
-    """(btype, Wn) from the edges: cutoff only -> lowpass, cuton only -> highpass, cuton < cutoff
-    -> bandpass, cuton > cutoff -> bandstop; neither -> None (passthrough)."""
-    if cuton is None and cutoff is None:
-        return None
-    if cuton is None:
-        return "lowpass", cutoff
-    if cutoff is None:
-        return "highpass", cuton
-    if cuton == cutoff:
-        raise ValueError(f"cuton: equals cutoff ({cutoff!r}); a band needs two distinct edges")
-    if cuton < cutoff:
-        return "bandpass", (cuton, cutoff)
-    return "bandstop", (cutoff, cuton)
 
 
 class ButterworthFilterSettings(FilterBaseSettings):

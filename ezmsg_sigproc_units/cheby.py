@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .butterworthfilter import IIR_COEF_TYPES, check_edge, check_in_band, check_order
+from ._validate import IIR_COEF_TYPES, check_edge, check_in_band, check_order
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .butterworthfilter import IIR_COEF_TYPES, check_edge, check_in_band
+from ._validate import IIR_COEF_TYPES, check_edge, check_in_band
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,

@@ -20,13 +20,12 @@ from ._backend import namespace_and_device, zeros
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
-from .butterworthfilter import check_edge, check_in_band, check_order
+from ._validate import check_edge, check_fir_coef_type, check_in_band, check_order
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
     FilterByDesignTransformer,
 )
-from .firfilter import check_fir_coef_type
 
 NORM_BAND_POINTS = 2048
 """Frequencies at which the response is sampled over ``norm_band`` (its median is used)."""

@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .butterworthfilter import butter_specs, check_edge, check_in_band, check_order
+from ._validate import butter_specs, check_edge, check_fir_coef_type, check_in_band, check_order
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
     FilterByDesignTransformer,
 )
-from .firfilter import check_fir_coef_type
 
 
 class ParksMcClellanFIRSettings(FilterBaseSettings):

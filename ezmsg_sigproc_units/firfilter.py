@@ -13,67 +13,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .butterworthfilter import check_edge, check_in_band, check_order
+from ._validate import (
+    check_cutoff_and_pass_zero,
+    check_edge,
+    check_fir_coef_type,
+    check_in_band,
+    check_order,
+    check_pass_zero,
+    cutoff_edges,
+    passes_nyquist,
+)
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
     FilterByDesignTransformer,
 )
-
-PASS_ZERO = (True, False, "bandpass", "lowpass", "highpass", "bandstop")
-
-
-def check_fir_coef_type(coef_type: str) -> None:
-    """FIR designs produce taps, i.e. ``(b, [1.0])``: only ``coef_type="ba"`` applies."""
-    if coef_type != "ba":
-        raise ValueError(f"coef_type: an FIR design gives 'ba' taps; got {coef_type!r}")
-
-
-def cutoff_edges(cutoff: Any, name: str = "cutoff") -> tuple[float, ...]:
-    """Cut-off(s) as an increasing tuple of positive finite frequencies."""
-    try:
-        edges = tuple(np.atleast_1d(np.asarray(cutoff, dtype=float)).tolist())
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a frequency or a 1-D sequence of them, "
-                         f"got {cutoff!r}") from None
-    if np.ndim(cutoff) > 1 or not edges:
-        raise ValueError(f"{name}: must be a frequency or a 1-D sequence of them, got {cutoff!r}")
-    for v in edges:
-        check_edge(name, v)
-    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-        raise ValueError(f"{name}: edges must increase strictly, got {cutoff!r}")
-    return edges
-
-
-def check_cutoff_and_pass_zero(cutoff: Any, pass_zero: Any, wn_hz: bool) -> int | None:
-    """Validate a window-method design's ``cutoff`` (None allowed: passthrough) and
-    ``pass_zero``; the number of edges, or None without a cutoff."""
-    n_edges = None
-    if cutoff is not None:
-        edges = cutoff_edges(cutoff)
-        n_edges = len(edges)
-        if not wn_hz and edges[-1] >= 1.0:
-            raise ValueError(f"cutoff: {cutoff!r} must be < 1 (fraction of Nyquist) "
-                             f"when wn_hz is False")
-    check_pass_zero(pass_zero, n_edges)
-    return n_edges
-
-
-def passes_nyquist(n_edges: int, pass_zero: bool | str) -> bool:
-    """Whether the response is non-zero at Nyquist (scipy ``firwin``'s rule)."""
-    if isinstance(pass_zero, str):
-        return pass_zero in ("highpass", "bandstop")
-    return bool(n_edges & 1) ^ bool(pass_zero)
-
-
-def check_pass_zero(pass_zero: Any, n_edges: int | None = None) -> None:
-    if not any(pass_zero is p or (isinstance(p, str) and pass_zero == p) for p in PASS_ZERO):
-        raise ValueError(f"pass_zero: must be one of {PASS_ZERO}, got {pass_zero!r}")
-    if n_edges is not None and isinstance(pass_zero, str):
-        want = 1 if pass_zero in ("lowpass", "highpass") else 2
-        if n_edges != want:
-            raise ValueError(f"pass_zero: {pass_zero!r} needs {want} cutoff edge(s), "
-                             f"got {n_edges}")
 
 
 class FIRFilterSettings(FilterBaseSettings):

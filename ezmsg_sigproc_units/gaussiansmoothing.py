@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .butterworthfilter import check_edge
+from ._validate import check_edge, check_fir_coef_type
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
     FilterByDesignTransformer,
 )
-from .firfilter import check_fir_coef_type
 
 
 def _check_kernel_size(kernel_size: Any) -> None:

@@ -14,17 +14,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .butterworthfilter import check_edge, check_in_band
+from ._validate import (
+    check_cutoff_and_pass_zero,
+    check_edge,
+    check_fir_coef_type,
+    check_in_band,
+    check_pass_zero,
+    cutoff_edges,
+)
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
     FilterByDesignTransformer,
-)
-from .firfilter import (
-    check_cutoff_and_pass_zero,
-    check_fir_coef_type,
-    check_pass_zero,
-    cutoff_edges,
 )
 
 MIN_RIPPLE_DB = 8.0

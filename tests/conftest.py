@@ -1,13 +1,9 @@
-"""Suite-wide set-up. The backend fixtures come from ezmsg_sigproc_units.testing.plugin."""
+"""Suite-wide set-up. The backend fixtures come from ezmsg_sigproc_units.testing.plugin.
+
+``tests`` is a package, so pytest puts the repository root on ``sys.path``: test modules
+import ``tests.helpers`` and ``examples`` by their package names."""
 
 import os
-import sys
-from pathlib import Path
-
-# examples/ lives at the repository root, outside the package: make it importable everywhere.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 os.environ.setdefault("EZMSG_LOGLEVEL", "WARNING")
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from filter_checks import assert_streams_like_scipy
 
 from ezmsg_sigproc_units.gaussiansmoothing import (
     GaussianSmoothingFilter,
@@ -13,6 +12,7 @@ from ezmsg_sigproc_units.testing import (
     assert_pickle_resumes,
     time_signal,
 )
+from tests.helpers.filter_checks import assert_streams_like_scipy
 
 # ---------------------------------------------------------------- design function
 

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import scipy.signal
-from filter_checks import assert_passthrough_then_out_of_band, assert_streams_like_scipy
 
 from ezmsg_sigproc_units.kaiser import (
     KaiserFilter,
@@ -13,6 +12,10 @@ from ezmsg_sigproc_units.testing import (
     Backend,
     assert_pickle_resumes,
     time_signal,
+)
+from tests.helpers.filter_checks import (
+    assert_passthrough_then_out_of_band,
+    assert_streams_like_scipy,
 )
 
 FS = 200.0

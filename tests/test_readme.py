@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import socket
-import sys
 import uuid
 from pathlib import Path
 
@@ -31,8 +30,6 @@ def test_offline_example(capsys):
 @pytest.mark.timeout(60)
 def test_graph_example():
     pytest.importorskip("torch")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from examples.common import Watchdog, WatchdogSettings
 
     code, run_line = BLOCKS[1].rstrip().rsplit("\n", 1)

@@ -24,7 +24,19 @@ import ezmsg.core as ez
 import numpy as np
 import pytest
 from ezmsg.util.messages.axisarray import AxisArray, replace
-from graph_helpers import (
+
+from ezmsg_sigproc_units import _backend
+from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings, BandPowerTransformer
+from ezmsg_sigproc_units.butterworthfilter import (
+    ButterworthFilter,
+    ButterworthFilterSettings,
+    ButterworthFilterTransformer,
+)
+from ezmsg_sigproc_units.math.clip import Clip, ClipSettings
+from ezmsg_sigproc_units.math.scale import Scale, ScaleSettings
+from ezmsg_sigproc_units.spectrogram import SpectrogramSettings
+from ezmsg_sigproc_units.window import Window, WindowSettings, WindowTransformer
+from tests.helpers.graph import (
     LENGTHS,
     ChunkSource,
     ChunkSourceSettings,
@@ -39,18 +51,6 @@ from graph_helpers import (
     run_graph,
     whole_message,
 )
-
-from ezmsg_sigproc_units import _backend
-from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings, BandPowerTransformer
-from ezmsg_sigproc_units.butterworthfilter import (
-    ButterworthFilter,
-    ButterworthFilterSettings,
-    ButterworthFilterTransformer,
-)
-from ezmsg_sigproc_units.math.clip import Clip, ClipSettings
-from ezmsg_sigproc_units.math.scale import Scale, ScaleSettings
-from ezmsg_sigproc_units.spectrogram import SpectrogramSettings
-from ezmsg_sigproc_units.window import Window, WindowSettings, WindowTransformer
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_MLX = importlib.util.find_spec("mlx") is not None

@@ -16,22 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.signal
-from graph_helpers import (
-    FS,
-    LENGTHS,
-    N_SAMPLES,
-    ChunkSource,
-    ChunkSourceSettings,
-    RecordingSink,
-    RecordingSinkSettings,
-    concat,
-    concat_axis,
-    load,
-    make_signal,
-    offline_axis,
-    run_graph,
-    whole_message,
-)
 
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings, BandPowerTransformer
@@ -51,6 +35,22 @@ from ezmsg_sigproc_units.spectrogram import (
 )
 from ezmsg_sigproc_units.spectrum import SpectralTransform, WindowFunction
 from ezmsg_sigproc_units.window import Window, WindowSettings, WindowTransformer
+from tests.helpers.graph import (
+    FS,
+    LENGTHS,
+    N_SAMPLES,
+    ChunkSource,
+    ChunkSourceSettings,
+    RecordingSink,
+    RecordingSinkSettings,
+    concat,
+    concat_axis,
+    load,
+    make_signal,
+    offline_axis,
+    run_graph,
+    whole_message,
+)
 
 BANDPASS = ButterworthFilterSettings(axis="time", order=4, cuton=5.0, cutoff=30.0,
                                      coef_type="sos")

@@ -4,15 +4,6 @@ import uuid
 import ezmsg.core as ez
 import numpy as np
 import pytest
-from _elementwise_checks import (
-    PAIR_CHECKS,
-    check_empty,
-    check_int_input,
-    check_pair_values,
-    check_transformer,
-    make_msg,
-    pair_check_id,
-)
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ezmsg_sigproc_units.math.add import (
@@ -25,6 +16,15 @@ from ezmsg_sigproc_units.math.add import (
 )
 from ezmsg_sigproc_units.testing import Backend, assert_close
 from ezmsg_sigproc_units.testing.graph import free_port
+from tests.helpers.elementwise_checks import (
+    PAIR_CHECKS,
+    check_empty,
+    check_int_input,
+    check_pair_values,
+    check_transformer,
+    make_msg,
+    pair_check_id,
+)
 
 
 def _add(a, b):
@@ -59,7 +59,7 @@ def test_add_values(backend, float_dtype):
 @pytest.mark.parametrize("check", PAIR_CHECKS, ids=pair_check_id)
 def test_add_pair_contract(backend, check):
     """Pairing order, None when a side is empty, shape/namespace mismatch errors, integer and
-    empty input, pickled state, and the async path (see _elementwise_checks)."""
+    empty input, pickled state, and the async path (see tests.helpers.elementwise_checks)."""
     check(backend, AddProcessor, _add)
 
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from _elementwise_checks import check_empty, check_int_input, check_transformer, make_msg
 
 from ezmsg_sigproc_units.math.anscombe import (
     Anscombe,
@@ -12,6 +11,12 @@ from ezmsg_sigproc_units.math.anscombe import (
     InverseMethod,
 )
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.elementwise_checks import (
+    check_empty,
+    check_int_input,
+    check_transformer,
+    make_msg,
+)
 
 
 def _fwd(x):

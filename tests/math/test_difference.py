@@ -1,12 +1,4 @@
 import pytest
-from _elementwise_checks import (
-    PAIR_CHECKS,
-    check_empty,
-    check_int_input,
-    check_pair_values,
-    check_transformer,
-    pair_check_id,
-)
 
 from ezmsg_sigproc_units.math.add import Add
 from ezmsg_sigproc_units.math.difference import (
@@ -17,6 +9,14 @@ from ezmsg_sigproc_units.math.difference import (
     DifferenceProcessor,
     DifferenceState,
     const_difference,
+)
+from tests.helpers.elementwise_checks import (
+    PAIR_CHECKS,
+    check_empty,
+    check_int_input,
+    check_pair_values,
+    check_transformer,
+    pair_check_id,
 )
 
 
@@ -57,7 +57,7 @@ def test_difference_values(backend, float_dtype):
 @pytest.mark.parametrize("check", PAIR_CHECKS, ids=pair_check_id)
 def test_difference_pair_contract(backend, check):
     """Pairing order, None when a side is empty, shape/namespace mismatch errors, integer and
-    empty input, pickled state, and the async path (see _elementwise_checks)."""
+    empty input, pickled state, and the async path (see tests.helpers.elementwise_checks)."""
     check(backend, DifferenceProcessor, _sub)
 
 

@@ -1,8 +1,13 @@
 import numpy as np
-from _elementwise_checks import check_empty, check_int_input, check_transformer, make_msg
 
 from ezmsg_sigproc_units.math.invert import Invert, InvertSettings, InvertTransformer, invert
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.elementwise_checks import (
+    check_empty,
+    check_int_input,
+    check_transformer,
+    make_msg,
+)
 
 
 def test_invert_matches_numpy(backend, float_dtype):

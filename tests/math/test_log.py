@@ -2,10 +2,15 @@ import math
 
 import numpy as np
 import pytest
-from _elementwise_checks import check_empty, check_int_input, check_transformer, make_msg
 
 from ezmsg_sigproc_units.math.log import Log, LogSettings, LogTransformer, log
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.elementwise_checks import (
+    check_empty,
+    check_int_input,
+    check_transformer,
+    make_msg,
+)
 
 
 def _np_log(base):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from _elementwise_checks import check_empty, check_int_input, check_transformer
 
 from ezmsg_sigproc_units.math.pow import Pow, PowSettings, PowTransformer, pow
+from tests.helpers.elementwise_checks import check_empty, check_int_input, check_transformer
 
 
 @pytest.mark.parametrize("exponent", [2.0, 3.0, 0.5, -1.0, 0.0, 2.5])

@@ -1,7 +1,7 @@
 import pytest
-from _elementwise_checks import check_empty, check_int_input, check_transformer
 
 from ezmsg_sigproc_units.math.scale import Scale, ScaleSettings, ScaleTransformer, scale
+from tests.helpers.elementwise_checks import check_empty, check_int_input, check_transformer
 
 
 @pytest.mark.parametrize("factor", [1.0, -2.5, 0.0, 3])

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import scipy.signal
-from synth_helpers import host, on, run, take, ticks
 
 from ezmsg_sigproc_units.synth import Chirp, ChirpProducer, ChirpSettings
 from ezmsg_sigproc_units.synth import chirp as chirp_module
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.synth import host, on, run, take, ticks
 
 FS = 1000.0
 METHODS = ["linear", "quadratic", "logarithmic"]

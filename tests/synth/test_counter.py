@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synth_helpers import host, on, run, ticks
 
 from ezmsg_sigproc_units.synth import Counter, CounterProducer, CounterSettings
 from ezmsg_sigproc_units.synth import counter as counter_module
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.synth import host, on, run, ticks
 
 FS = 100.0
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import scipy.signal
 from ezmsg.util.messages.axisarray import AxisArray
-from synth_helpers import take
 
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.synth import EEGSynth, EEGSynthProducer, EEGSynthSettings
 from ezmsg_sigproc_units.synth.eeg import ALPHA_BEAT, BETA_BEAT, beats
 from ezmsg_sigproc_units.testing.graph import free_port
+from tests.helpers.synth import take
 
 FS = 500.0
 

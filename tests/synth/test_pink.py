@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
-from synth_helpers import host, on, run, take, ticks
 
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.synth import PinkNoise, PinkNoiseProducer, PinkNoiseSettings
 from ezmsg_sigproc_units.synth.noise import pink_design, pinking_sos
+from tests.helpers.synth import host, on, run, take, ticks
 
 FS = 1000.0
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from ezmsg.baseproc.units import get_base_clockdriven_producer_type
 from ezmsg.util.messages.axisarray import LinearAxis
-from synth_helpers import host, on, run, take, ticks
 
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.synth import (
@@ -37,6 +36,7 @@ from ezmsg_sigproc_units.synth import (
     WhiteNoiseSettings,
 )
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.synth import host, on, run, take, ticks
 
 FS = 1000.0
 BLOCK = 40  # one block length everywhere: JAX compiles each operation once per shape

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synth_helpers import host, on, run, take, ticks
 
 from ezmsg_sigproc_units.synth import SpikeTrain, SpikeTrainProducer, SpikeTrainSettings
 from ezmsg_sigproc_units.synth import spikes as spikes_module
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.synth import host, on, run, take, ticks
 
 FS = 1000.0
 

@@ -7,12 +7,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.signal
-from synth_helpers import host, on, run, ticks
 
 from ezmsg_sigproc_units import _backend
 from ezmsg_sigproc_units.synth import OscillatorProducer, OscillatorSettings
 from ezmsg_sigproc_units.synth import oscillator as osc_module
 from ezmsg_sigproc_units.testing import assert_close
+from tests.helpers.synth import host, on, run, ticks
 
 FS = 1000.0
 WAVES = ["square", "sawtooth", "triangle"]
