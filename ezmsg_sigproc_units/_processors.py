@@ -28,20 +28,37 @@ class StatelessTransformer(
 
 
 class StreamAxisMixin:
-    """For stateful transformers that carry state along one streaming axis, chosen by
-    ``settings.axis`` (None: the message's ``stream_dim``, else the base class' fallback).
+    """The one reset rule of every stateful processor. Put it before
+    ``BaseStatefulTransformer`` in the bases.
 
-    The state hash covers everything but that axis' length and offset, plus the data's
-    namespace, device and dtype: a new layout or a new backend resets, a new chunk does not.
-    Put it before ``BaseStatefulTransformer`` in the bases."""
+    * ``_axis(message)``: the dim state is carried along: ``settings.axis`` when the settings
+      have one and it is set, else the message's ``stream_dim``, else the class's
+      ``STREAMING_DIMS`` fallback. Override only to change that resolution (e.g. a
+      processor whose axis defaults to the first dim).
+    * ``_hash_message(message)``: state resets when anything but that axis' length and
+      offset changes: the dims and their order, the length and labels (or gain and offset) of
+      every other dim, the message key, the axis' sampling period (its LinearAxis gain), the
+      data's namespace, device and dtype.
+    * ``_reset_extra(message)``: a tuple of anything else this processor's state depends on
+      (default none); it is folded into the same hash, never a second rule.
+    """
 
     def _axis(self, message: typing.Any) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)  # type: ignore[attr-defined]
+        configured = getattr(self.settings, "axis", None)  # type: ignore[attr-defined]
+        return resolve_configured_stream_dim(self, message, configured)
+
+    def _reset_extra(self, message: typing.Any) -> tuple:
+        return ()
 
     def _hash_message(self, message: typing.Any) -> int:
-        xp, dev = namespace_and_device(message.data)
+        axis = self._axis(message)
+        x = message.data
+        xp, dev = namespace_and_device(x)
+        # str(dev): MLX devices hash by identity. The axis' gain (sampling period) is folded
+        # in by _message_hash, which keeps the gain of the dims it excludes.
         return self._message_hash(  # type: ignore[attr-defined]
-            message, exclude_dims=(self._axis(message),), extra=(xp, str(dev), message.data.dtype))
+            message, exclude_dims=(axis,),
+            extra=(axis, xp, str(dev), x.dtype, *self._reset_extra(message)))
 
 
 class IdleOutput:
