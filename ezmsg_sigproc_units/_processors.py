@@ -1,13 +1,16 @@
-"""Processor base shared by the suite's stateless transformers."""
+"""What the processors share: the stateless base, the one reset rule of every stateful
+processor (``StreamAxisMixin``) and the reused empty output of windowed chains."""
 
 from __future__ import annotations
 
 import typing
 
+import numpy as np
 from ezmsg.baseproc import BaseTransformer, MessageInType, MessageOutType, SettingsType
 from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 
-from ._backend import namespace_and_device
+from ._backend import device_of
+from ._messages import replace_fields
 
 
 class StatelessTransformer(
@@ -27,6 +30,26 @@ class StatelessTransformer(
             cls.__call__ = process  # type: ignore[method-assign]
 
 
+def stream_axis(processor: typing.Any, message: typing.Any, configured: str | None) -> str:
+    """The dim a stateful processor carries state along: ``configured`` when set, else the
+    message's ``stream_dim``, else the processor's ``STREAMING_DIMS`` fallback (as
+    ``resolve_configured_stream_dim``, which warns once when a configured axis disagrees with
+    a declared ``stream_dim``). The common cases are answered inline: this runs on every
+    message."""
+    declared = message.stream_dim
+    if declared is None:
+        if configured is not None:
+            return configured
+        dims = message.dims
+        for name in processor.STREAMING_DIMS:  # resolve_stream_dim, one call frame shorter
+            if name in dims:
+                return name
+        return dims[0]
+    if configured is None or configured == declared:
+        return declared
+    return resolve_configured_stream_dim(processor, message, configured)
+
+
 class StreamAxisMixin:
     """The one reset rule of every stateful processor. Put it before
     ``BaseStatefulTransformer`` in the bases.
@@ -44,8 +67,7 @@ class StreamAxisMixin:
     """
 
     def _axis(self, message: typing.Any) -> str:
-        configured = getattr(self.settings, "axis", None)  # type: ignore[attr-defined]
-        return resolve_configured_stream_dim(self, message, configured)
+        return stream_axis(self, message, getattr(self.settings, "axis", None))  # type: ignore[attr-defined]
 
     def _reset_extra(self, message: typing.Any) -> tuple:
         return ()
@@ -53,12 +75,14 @@ class StreamAxisMixin:
     def _hash_message(self, message: typing.Any) -> int:
         axis = self._axis(message)
         x = message.data
-        xp, dev = namespace_and_device(x)
-        # str(dev): MLX devices hash by identity. The axis' gain (sampling period) is folded
-        # in by _message_hash, which keeps the gain of the dims it excludes.
+        # The array type stands for the namespace (a type always maps to one namespace);
+        # str(device): MLX devices hash by identity. The axis' gain (sampling period) is
+        # folded in by _message_hash, which keeps the gain of the dims it excludes.
+        t = type(x)
+        dev = "cpu" if t is np.ndarray else str(device_of(x))
         return self._message_hash(  # type: ignore[attr-defined]
             message, exclude_dims=(axis,),
-            extra=(axis, xp, str(dev), x.dtype, *self._reset_extra(message)))
+            extra=(axis, t, dev, x.dtype, *self._reset_extra(message)))
 
 
 class IdleOutput:
@@ -86,15 +110,8 @@ class IdleOutput:
         for ``key``)."""
         if key is None or key is not self._key:
             return None
-        axes = self._out.axes.copy()
-        axes[self.dim] = src.axes[self.src_dim]
-        fields = self._out.__dict__.copy()
-        fields.pop("_fingerprint", None)  # caches ezmsg may have attached to the template
-        fields.pop("_wire_token", None)
-        fields.update(axes=axes, key=src.key, attrs=src.attrs)
-        out = object.__new__(type(self._out))
-        out.__dict__ = fields
-        return out
+        axes = {**self._out.axes, self.dim: src.axes[self.src_dim]}
+        return replace_fields(self._out, axes=axes, key=src.key, attrs=src.attrs)
 
     def put(self, key: object, out: typing.Any) -> None:
         self._key, self._out = key, out

@@ -22,6 +22,7 @@ from ezmsg.baseproc import (
 )
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
+from ._axis_coords import host_coords, select_bands
 from ._backend import (
     array_namespace,
     asarray,
@@ -32,7 +33,7 @@ from ._backend import (
 )
 from ._kernels import reductions
 from ._messages import axis_index, default_axis, replace_fields
-from ._processors import StatelessTransformer
+from ._processors import StatelessTransformer, StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_member
 
@@ -77,23 +78,6 @@ def _operation(value: Any) -> AggregationFunction:
     return op
 
 
-def _host_coords(msg: AxisArray, axis: str, n: int) -> tuple[np.ndarray, str]:
-    """(float64 coordinates of ``axis``, unit): LinearAxis gain/offset, CoordinateAxis data,
-    or the indices when the message has no axis object."""
-    ax = msg.axes.get(axis)
-    if ax is None:
-        return np.arange(n, dtype=np.float64), ""
-    if hasattr(ax, "gain"):
-        return ax.offset + ax.gain * np.arange(n, dtype=np.float64), ax.unit
-    data = np.asarray(ax.data)
-    if data.shape != (n,) or not np.issubdtype(data.dtype, np.number):
-        raise ValueError(
-            f"axis: coordinates of {axis!r} must be {n} numbers to locate extrema or bands; "
-            f"got shape {data.shape} of {data.dtype}"
-        )
-    return data.astype(np.float64), ax.unit
-
-
 def _coord_of_index(xp: Any, coords: Any, idx: Any) -> Any:
     """``coords[idx]`` for an index array of any shape (``coords`` 1-D on idx's device)."""
     return xp.reshape(xp.take(coords, xp.reshape(idx, (-1,)), axis=0), tuple(idx.shape))
@@ -128,7 +112,7 @@ class AggregateTransformer(StatelessTransformer[AggregateSettings, AxisArray, Ax
         ax = msg.axes[self.settings.axis]
         key = (getattr(ax, "fingerprint", id(ax)), type(x), fdt, device_of(x))
         if self._coords is None or self._coords[0] != key:
-            host = _host_coords(msg, self.settings.axis, n)[0]
+            host = host_coords(msg, self.settings.axis, n)[0]
             self._coords = (key, asarray(xp, host, dtype=fdt, device=device_of(x)))
         return self._coords[1]
 
@@ -200,21 +184,6 @@ class RangedAggregateSettings(ez.Settings):
         object.__setattr__(self, "operation", _operation(self.operation))
 
 
-def _select_bands(coords: np.ndarray, bands: list, axis: str) -> list[np.ndarray]:
-    """Indices of ``coords`` inside each ``(lo, hi)`` band (edges included); a band that
-    selects nothing raises ``ValueError`` (unless the axis itself is empty)."""
-    sels = []
-    for i, (lo, hi) in enumerate(bands):
-        sel = np.flatnonzero((coords >= lo) & (coords <= hi))
-        if sel.size == 0 and coords.size:
-            raise ValueError(
-                f"bands: band {i} ({lo}, {hi}) selects no coordinate of axis {axis!r} "
-                f"(its coordinates span {coords.min()} to {coords.max()})"
-            )
-        sels.append(sel)
-    return sels
-
-
 @processor_state
 class RangedAggregateState:
     """Host selections and their device copies, rebuilt when the aggregated axis changes."""
@@ -234,42 +203,44 @@ class RangedAggregateState:
 
 
 class RangedAggregateTransformer(
-    BaseStatefulTransformer[RangedAggregateSettings, AxisArray, AxisArray, RangedAggregateState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[RangedAggregateSettings, AxisArray, AxisArray, RangedAggregateState],
 ):
     """One reduction per band along ``axis``. The output keeps the dim, one element per band,
     with a CoordinateAxis of band-mean coordinates. Selections are computed from the host
     coordinates when the axis changes; index arrays and coordinates move to the device then.
-    Bands of equal width are reduced together (one gather, one reduction)."""
+    Bands of equal width are reduced together (one gather, one reduction). State resets by
+    the shared rule (``StreamAxisMixin``, with ``axis`` as its axis) and whenever the
+    aggregated axis' length or coordinates change."""
 
-    def _target_axis(self, message: AxisArray) -> str:
+    def _axis(self, message: AxisArray) -> str:  # the aggregated dim; default: the first
         return default_axis(message, self.settings.axis, fallback="first")
 
-    def _hash_message(self, message: AxisArray) -> int:
-        # The aggregated axis may be the stream dim, whose offset the default hash ignores.
-        axis = self._target_axis(message)
+    def _reset_extra(self, message: AxisArray) -> tuple:
+        # The aggregated dim may be the stream dim, whose length and offset the shared rule
+        # leaves out: the selections depend on its length and every coordinate.
+        axis = self._axis(message)
         ax_obj = message.axes.get(axis)
         ident = getattr(ax_obj, "fingerprint", None)
         if ident is None:
             ident = (getattr(ax_obj, "gain", None), getattr(ax_obj, "offset", None))
-        x = message.data
-        n = x.shape[message.dims.index(axis)] if axis in message.dims else -1
-        extra = (axis, n, ident, type(x), x.dtype, device_of(x))
-        return self._message_hash(message, extra=extra)
+        n = message.data.shape[message.dims.index(axis)] if axis in message.dims else -1
+        return (n, ident)
 
     def _reset_state(self, message: AxisArray) -> None:
         st, op, bands = self.state, self.settings.operation, self.settings.bands
         if bands is None:
             return
-        st.axis = self._target_axis(message)
+        st.axis = self._axis(message)
         st.ax_idx = ax = axis_index(message, st.axis)
         x = message.data
         xp, dev = namespace_and_device(x)
         fdt, idt = float_dtype_for(xp, x.dtype, dev), reductions.index_dtype(xp, x)
-        st.ax_vec, unit = _host_coords(message, st.axis, x.shape[ax])
+        st.ax_vec, unit = host_coords(message, st.axis, x.shape[ax])
         ax_obj = message.axes.get(st.axis)
         st.dx = getattr(ax_obj, "gain", 1.0) if ax_obj is None or hasattr(ax_obj, "gain") else None
         st.empty = x.shape[ax] == 0
-        sels = _select_bands(st.ax_vec, bands, st.axis)
+        sels = select_bands(st.ax_vec, bands, st.axis)
         widths = {sel.size for sel in sels}
         equal = len(sels) > 1 and len(widths) == 1 and not st.empty
         st.gather = st.starts = None

@@ -24,12 +24,12 @@ is re-timed (offset moved back by the latency) so every sample keeps its true ti
 
 Both passes use second-order sections designed directly in float64 (``coef_type`` is accepted
 for compatibility and does not change the numbers). The forward pass starts per
-``initial_state``. A change of sampling rate, channel layout or dtype restarts both passes (the
-first ``pad`` samples after it produce no output); ``update_settings`` with a new design keeps
-the stream running without a glitch when ``pad`` is unchanged, else the backward pass restarts
-and the ``pad`` samples before the change are never output. NaN input stays in its channel;
-the backward pass forgets it ``pad`` samples later, the forward (IIR) pass only with
-``reset_on_nonfinite``.
+``initial_state``. A change of sampling rate, channel layout, dtype, array library or device
+restarts both passes (the first ``pad`` samples after it produce no output);
+``update_settings`` with a new design keeps the stream running without a glitch when ``pad``
+is unchanged, else the backward pass restarts and the ``pad`` samples before the change are
+never output. NaN input stays in its channel; the backward pass forgets it ``pad`` samples
+later, the forward (IIR) pass only with ``reset_on_nonfinite``.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 from ezmsg.baseproc import CompositeProcessor, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._messages import axis_index, replace_fields
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_real
 from .butterworthfilter import (
@@ -148,11 +148,12 @@ class ButterworthBackwardState(FilterByDesignState):
 
 
 class ButterworthBackwardFilterTransformer(
-    FilterByDesignTransformer[ButterworthZeroPhaseSettings, Any]
+    StreamAxisMixin, FilterByDesignTransformer[ButterworthZeroPhaseSettings, Any]
 ):
     """The backward pass: the look-ahead FIR of ``pad + 1`` taps, its output delayed by ``pad``
-    samples and re-timed. Resets (dropping the first ``pad`` samples again) when the
-    sampling rate, the layout of the other dims or the dtype changes."""
+    samples and re-timed. Resets by the shared rule (``StreamAxisMixin``; dropping the first
+    ``pad`` samples again) when the sampling rate (the axis gain), the layout of the other
+    dims, or the data's namespace, device or dtype change."""
 
     @classmethod
     def get_state_type(cls) -> type:
@@ -168,14 +169,6 @@ class ButterworthBackwardFilterTransformer(
     def _compute_pad_length(self, fs: float) -> int:
         d = zero_phase_design(fs, self.settings)
         return 0 if d is None else d[1]
-
-    def _axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        axis = self._axis(message)
-        return self._message_hash(message, exclude_dims=(axis,),
-                                  extra=(self._fs(message), str(message.data.dtype)))
 
     def _reset_state(self, message: AxisArray) -> None:
         self._design(self._fs(message), restart=True)

@@ -7,12 +7,12 @@ from typing import Any
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import asarray, float_dtype_for, namespace_and_device
 from ._kernels import difference
 from ._messages import axis_index, replace_data
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 
 
@@ -43,24 +43,15 @@ class DiffState:
     """Timestamp of the last sample (CoordinateAxis time axes only; host float)."""
 
 
-class DiffTransformer(BaseStatefulTransformer[DiffSettings, AxisArray, AxisArray, DiffState]):
+class DiffTransformer(StreamAxisMixin,
+                      BaseStatefulTransformer[DiffSettings, AxisArray, AxisArray, DiffState]):
     """``y[t] = x[t] - x[t-1]`` along the axis; output has the input's shape. The first sample
     of the stream is differenced against itself (0). Integer input is computed in float.
 
-    State resets when the message layout changes (dims, length or labels of any other dim, the
-    time axis's gain), or the data's namespace, device or dtype change.
+    State resets by the shared rule (``StreamAxisMixin``): when the message layout changes
+    (dims, length or labels of any other dim, the axis' gain), or the data's namespace,
+    device or dtype change.
     """
-
-    def _axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        xp, dev = namespace_and_device(message.data)
-        return self._message_hash(
-            message,
-            exclude_dims=(self._axis(message),),
-            extra=(xp, str(dev), message.data.dtype),  # str: MLX devices hash by id
-        )
 
     def _reset_state(self, message: AxisArray) -> None:
         axis = self._axis(message)

@@ -16,10 +16,10 @@ import math
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._messages import axis_index, replace_data, replace_fields
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_count, check_real
 
@@ -67,24 +67,17 @@ class DownsampleState:
 
 
 class DownsampleTransformer(
-    BaseStatefulTransformer[DownsampleSettings, AxisArray, AxisArray, DownsampleState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[DownsampleSettings, AxisArray, AxisArray, DownsampleState],
 ):
     """``x[::q]`` of the whole stream, message by message. Integer, bool and complex data
-    pass unchanged in dtype. State (the phase) resets when the layout of the other dims or
-    the axis' gain changes."""
-
-    def _resolve_axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        axis = self._resolve_axis(message)
-        ax = message.axes.get(axis)
-        gain = ax.gain if isinstance(ax, LinearAxis) else None
-        return self._message_hash(message, exclude_dims=(axis,), extra=(axis, gain))
+    pass unchanged in dtype. State (the phase) resets by the shared rule
+    (``StreamAxisMixin``): when the layout of the other dims, the axis' gain, or the data's
+    namespace, device or dtype change."""
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
-        axis = self._resolve_axis(message)
+        axis = self._axis(message)
         axis_index(message, axis)
         st.axis = axis
         st.s_idx = 0

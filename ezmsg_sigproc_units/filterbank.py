@@ -21,13 +21,13 @@ from typing import Any
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray
 
-from ._backend import dtype_name, float_dtype_for, namespace_and_device
+from ._backend import float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
 from ._kernels import fir, nonfinite
 from ._messages import axis_index, replace_fields
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_member
 
@@ -145,23 +145,17 @@ class FilterbankState:
 
 
 class FilterbankTransformer(
-    BaseStatefulTransformer[FilterbankSettings, AxisArray, AxisArray, FilterbankState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[FilterbankSettings, AxisArray, AxisArray, FilterbankState],
 ):
     """Filter every channel with every kernel; see the module docstring for the layout.
-    State resets when the layout of the other dims, the axis gain or the dtype changes.
-    Integer input is filtered in the backend's widest float dtype."""
-
-    def _resolve_axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        axis = self._resolve_axis(message)
-        return self._message_hash(message, exclude_dims=(axis,),
-                                  extra=(axis, dtype_name(message.data.dtype)))
+    State resets by the shared rule (``StreamAxisMixin``): when the layout of the other dims,
+    the axis gain, or the data's namespace, device or dtype change. Integer input is filtered
+    in the backend's widest float dtype."""
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
-        axis = self._resolve_axis(message)
+        axis = self._axis(message)
         ix = axis_index(message, axis)
         if s.new_axis in message.dims:
             raise ValueError(f"new_axis: {s.new_axis!r} is already a dim of the input "

@@ -14,6 +14,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ._backend import array_namespace, asarray, float_dtype_for, namespace_and_device
 from ._kernels.elementwise import as_float
 from ._messages import axis_index, replace_data
+from ._processors import StreamAxisMixin, stream_axis
 from ._units import TransformerUnit
 
 
@@ -60,13 +61,14 @@ class LinearTransformState:
 
 
 class LinearTransformTransformer(
-    BaseStatefulTransformer[LinearTransformSettings, AxisArray, AxisArray, LinearTransformState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[LinearTransformSettings, AxisArray, AxisArray, LinearTransformState],
 ):
     """``y = x * scale + offset`` in the input's float dtype (integer input: default float).
 
-    Coefficient arrays are built once per reset on the data's device. State resets when the
-    message layout, its namespace, device or dtype, or the length of the coefficient axis
-    change.
+    Coefficient arrays are built once per reset on the data's device. State resets by the
+    shared rule (``StreamAxisMixin``: the message layout, its namespace, device or dtype) and
+    when the length of the coefficient axis changes.
     """
 
     _spec: tuple[Any, np.ndarray, np.ndarray, int] | None = None
@@ -81,20 +83,26 @@ class LinearTransformTransformer(
         return spec[1], spec[2], spec[3]
 
     def _axis(self, message: AxisArray) -> str:
+        # The reset rule's axis is the streaming dim; ``settings.axis`` names the coefficient
+        # dim (``_coef_axis``), which is hashed with every other dim.
+        return stream_axis(self, message, None)
+
+    def _coef_axis(self, message: AxisArray) -> str:
         axis = self.settings.axis
         return axis if axis is not None else resolve_feature_dim(message)
 
-    def _hash_message(self, message: AxisArray) -> int:
-        x = message.data
-        xp, dev = namespace_and_device(x)
-        extra: tuple = (xp, str(dev), x.dtype)  # str: MLX devices hash by identity
-        k = self._host_coefficients()[2]
+    def _reset_extra(self, message: AxisArray) -> tuple:
+        # The coefficients' extent, even along the streaming dim (a per-sample scale).
+        spec = self._spec  # _host_coefficients inlined: this runs on every message
+        k = spec[3] if spec is not None and spec[0] is self.settings else (
+            self._host_coefficients()[2])
+        if not k:
+            return ()
         if k == 1:
-            axis = self._axis(message)
-            extra += (x.shape[message.dims.index(axis)] if axis in message.dims else None,)
-        elif k > 1:
-            extra += (tuple(x.shape[-k:]),)
-        return self._message_hash(message, extra=extra)
+            axis = self._coef_axis(message)
+            return (message.data.shape[message.dims.index(axis)] if axis in message.dims
+                    else None,)
+        return (tuple(message.data.shape[-k:]),)
 
     def _reset_state(self, message: AxisArray) -> None:
         scale, offset, k = self._host_coefficients()
@@ -105,7 +113,7 @@ class LinearTransformTransformer(
             dtype = xp.float32 if dtype == xp.complex64 else xp.float64
         ix = None
         if k == 1 or self.settings.axis is not None:
-            ix = axis_index(message, self._axis(message))
+            ix = axis_index(message, self._coef_axis(message))
         self._state.scale = self._place("scale", scale, message, ix, xp, dev, dtype)
         self._state.offset = self._place("offset", offset, message, ix, xp, dev, dtype)
 

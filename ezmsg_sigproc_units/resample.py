@@ -31,13 +31,13 @@ from typing import Any
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import dtype_name, float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_count, check_real
 
@@ -121,29 +121,23 @@ class ResampleState:
 
 
 class ResampleTransformer(
-    BaseStatefulTransformer[ResampleSettings, AxisArray, AxisArray, ResampleState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[ResampleSettings, AxisArray, AxisArray, ResampleState],
 ):
     """Streaming resampler; one output message (possibly empty along the axis) per input.
-    State resets when the layout of the other dims, the axis' type or gain, or the data's
-    namespace, device or dtype change."""
+    State resets by the shared rule (``StreamAxisMixin``: the layout of the other dims, the
+    axis' gain, the data's namespace, device or dtype) and when the axis' type changes."""
 
-    def _resolve_axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        axis = self._resolve_axis(message)
-        xp, dev = namespace_and_device(message.data)
-        ax = message.axes.get(axis)
-        return self._message_hash(
-            message, exclude_dims=(axis,),
-            extra=(axis, type(ax).__name__, getattr(ax, "gain", None), xp, str(dev),
-                   message.data.dtype))
+    def _reset_extra(self, message: AxisArray) -> tuple:
+        # The method depends on the axis' type (LinearAxis, CoordinateAxis or none), which
+        # its gain alone does not tell (a CoordinateAxis and no axis both have none).
+        return (type(message.axes.get(self._axis(message))),)
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
         if s.resample_rate is None:
             raise ValueError("resample_rate: required (output rate in Hz), got None")
-        st.axis = axis = self._resolve_axis(message)
+        st.axis = axis = self._axis(message)
         axis_index(message, axis)
         ax = message.axes.get(axis)
         if not isinstance(ax, (LinearAxis, CoordinateAxis)):

@@ -21,13 +21,13 @@ from typing import Any
 
 import ezmsg.core as ez
 from ezmsg.baseproc import BaseStatefulTransformer, CompositeProcessor, processor_state
-from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._backend import array_namespace, materialize
 from ._kernels import axes as _axes
 from ._kernels import elementwise
 from ._messages import axis_index, replace_fields
+from ._processors import StreamAxisMixin, stream_axis
 from ._units import TransformerUnit
 from ._validate import check_member, check_real
 from .butterworthfilter import ButterworthFilterSettings, ButterworthFilterTransformer
@@ -81,19 +81,16 @@ class BinMeanState:
 
 
 class BinMeanSquareTransformer(
-    BaseStatefulTransformer[RMSBandPowerSettings, AxisArray, AxisArray, BinMeanState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[RMSBandPowerSettings, AxisArray, AxisArray, BinMeanState],
 ):
     """Mean of the squared samples over non-overlapping bins along the streaming axis (then
     the square root when ``apply_sqrt``). Only ``bin_duration``, ``apply_sqrt`` and the
-    axis of ``bandpass`` are read."""
+    axis of ``bandpass`` are read. State (the incomplete bin) resets by the shared rule
+    (``StreamAxisMixin``)."""
 
-    def _axis(self, message: AxisArray) -> str:
-        return resolve_configured_stream_dim(self, message, self.settings.bandpass.axis)
-
-    def _hash_message(self, message: AxisArray) -> int:
-        axis = self._axis(message)
-        return self._message_hash(message, exclude_dims=(axis,),
-                                  extra=(axis, str(message.data.dtype)))
+    def _axis(self, message: AxisArray) -> str:  # the axis setting lives in ``bandpass``
+        return stream_axis(self, message, self.settings.bandpass.axis)
 
     def _reset_state(self, message: AxisArray) -> None:
         st = self._state

@@ -7,79 +7,22 @@ the data's device; ``_process`` only multiplies, transforms and reorders on the 
 
 from __future__ import annotations
 
-import enum
 import math
 from typing import Any
 
 import ezmsg.core as ez
-import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
-from ._backend import (
-    array_namespace,
-    asarray,
-    device_of,
-    dtype_from_name,
-    dtype_name,
-    float_dtype_for,
-    namespace_and_device,
-    zeros,
-)
-from ._backend import fft as _fft
+from . import _spectrum_plan as _plan
+from ._backend import array_namespace, device_of, dtype_from_name, zeros
 from ._kernels import elementwise, spectral, tapers
 from ._messages import axis_index, default_axis, replace_fields
+from ._processors import StreamAxisMixin
+from ._spectrum_plan import SCALED, SpectralOutput, SpectralTransform, WindowFunction
 from ._units import TransformerUnit
 from ._validate import check_member
 
-
-class WindowFunction(str, enum.Enum):
-    """Taper applied to the chunk before the FFT (symmetric forms)."""
-
-    NONE = "None (Rectangular)"
-    HAMMING = "Hamming"
-    HANNING = "Hanning"
-    BARTLETT = "Bartlett"
-    BLACKMAN = "Blackman"
-    BLACKMAN_HARRIS = "Blackman-Harris"
-    FLATTOP = "Flat Top"
-    TUKEY = "Tukey"
-    KAISER = "Kaiser"
-
-
-class SpectralTransform(str, enum.Enum):
-    """What is computed from the complex spectrum ``F`` (``F`` normalised by ``norm``)."""
-
-    RAW_COMPLEX = "Complex FFT Output"
-    REAL = "Real Component of FFT"
-    IMAG = "Imaginary Component of FFT"
-    REL_POWER = "Relative Power"
-    """``|F|^2 * fs / sum(window^2)`` (the convention of ezmsg-sigproc)."""
-    REL_DB = "Log Power (Relative dB)"
-    """``10 log10`` of REL_POWER."""
-    MAGNITUDE = "Magnitude"
-    """``|F|`` (or the square root of the scaled power when ``scaling`` is set)."""
-    POWER = "Power"
-    """``|F|^2`` (or the periodogram when ``scaling`` is set)."""
-    DB = "Log Power (Absolute dB)"
-    """``10 log10`` of POWER."""
-
-
-class SpectralOutput(str, enum.Enum):
-    """Which frequencies are returned."""
-
-    FULL = "Full Spectrum"
-    POSITIVE = "Positive Frequencies"
-    NEGATIVE = "Negative Frequencies"
-
-
-_KERNEL_TRANSFORM = {
-    SpectralTransform.RAW_COMPLEX: "complex", SpectralTransform.REAL: "real",
-    SpectralTransform.IMAG: "imag", SpectralTransform.REL_POWER: "power",
-    SpectralTransform.REL_DB: "db", SpectralTransform.MAGNITUDE: "magnitude",
-    SpectralTransform.POWER: "power", SpectralTransform.DB: "db",
-}
-_SCALED = (SpectralTransform.MAGNITUDE, SpectralTransform.POWER, SpectralTransform.DB)
 _NORMS = (None, "forward", "backward", "ortho")
 
 
@@ -155,7 +98,7 @@ class SpectrumSettings(ez.Settings):
             raise ValueError(f"scaling: must be None, 'density' or 'spectrum', got "
                              f"{self.scaling!r}")
         self._check_tapers()
-        if self.scaling is not None and self.transform not in _SCALED:
+        if self.scaling is not None and self.transform not in SCALED:
             raise ValueError(f"scaling: applies to MAGNITUDE, POWER and DB only, not "
                              f"{self.transform.name}")
 
@@ -167,7 +110,7 @@ class SpectrumSettings(ez.Settings):
             if self.scaling == "spectrum":
                 raise ValueError("scaling: 'spectrum' divides by sum(taper)^2, which is ~0 "
                                  "for odd DPSS tapers; use 'density' with tapers")
-            if self.transform not in (*_SCALED, SpectralTransform.REL_POWER,
+            if self.transform not in (*SCALED, SpectralTransform.REL_POWER,
                                       SpectralTransform.REL_DB):
                 raise ValueError(f"tapers: multitaper gives power, not {self.transform.name}")
         if self.nw is not None:
@@ -210,103 +153,37 @@ class SpectrumState:
 
 
 class SpectrumTransformer(
-    BaseStatefulTransformer[SpectrumSettings, AxisArray, AxisArray, SpectrumState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[SpectrumSettings, AxisArray, AxisArray, SpectrumState],
 ):
     """Windowed FFT of each message along ``axis``; the axis becomes a frequency LinearAxis
     (gain ``fs / nfft`` Hz, offset ``-(nfft // 2) * gain`` for shifted FULL and NEGATIVE
     output, else 0). float32 in gives float32 (complex64) out. A chunk with no samples gives
-    an empty frequency axis. Tables are rebuilt when the layout, dtype or device changes."""
+    an empty frequency axis. Tables are rebuilt by the shared reset rule
+    (``StreamAxisMixin``, with ``axis`` as its axis: the layout, the data's namespace, device
+    and dtype) and when the transformed axis' length changes."""
 
-    def _hash_message(self, message: AxisArray) -> int:
-        # State (tables, bins) depends on the transformed axis' length, not on the other dims'
-        # sizes: a window stream alternating 0 and 1 windows per message must not reset.
-        x = message.data
-        axis = self.settings.axis or (message.dims[:1] or [None])[0]
-        ax = message.axes.get(axis)
-        n = x.shape[message.dims.index(axis)] if axis in message.dims else None
-        return hash((tuple(message.dims), n, getattr(ax, "gain", None),
-                     type(x), x.dtype, str(device_of(x))))  # str: MLX devices hash by id
+    def _axis(self, message: AxisArray) -> str:  # the transformed dim; default: the first
+        return default_axis(message, self.settings.axis, fallback="first")
+
+    def _reset_extra(self, message: AxisArray) -> tuple:
+        # The tables depend on the transformed axis' length, which the shared rule leaves
+        # out. The stream dim's length is left out as the rule does: a window stream
+        # (stream_dim "win") alternating 0 and 1 windows per message does not reset.
+        axis = self._axis(message)
+        return (message.data.shape[message.dims.index(axis)] if axis in message.dims else None,)
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
-        axis = default_axis(message, s.axis, fallback="first")
+        axis = self._axis(message)
         ix = axis_index(message, axis)
         ax = message.axes.get(axis)
         if not isinstance(ax, LinearAxis) or ax.gain <= 0:
             raise ValueError(f"axis: dim {axis!r} needs a LinearAxis with a positive gain "
                              f"(the sample period) to compute frequencies; got {ax!r}")
-        fs = 1.0 / ax.gain
-        x = message.data
-        xp, dev = namespace_and_device(x)
-        cplx = bool(xp.isdtype(x.dtype, "complex floating"))
-        fdt = float_dtype_for(xp, x.dtype, dev)
-        rdt = (xp.float32 if fdt == xp.complex64 else xp.float64) if cplx else fdt
-        n, nd = x.shape[ix], x.ndim
-        nfft = (s.nfft or n) if n > 0 else 0
-        idx = spectral.bins(nfft, s.output.name.lower(), s.do_fftshift)
-        multi = s.tapers is not None
-        if multi:
-            wins = tapers.dpss(n, s.nw if s.nw is not None else (s.tapers + 1) / 2, s.tapers)
-        else:
-            wins = tapers.window(s.window.name.lower(), n, s.window_param)[None, :]
-        c = 1.0
-        if s.scaling is None and s.norm == "forward" and nfft:
-            c = 1.0 / nfft
-        elif s.scaling is None and s.norm == "ortho" and nfft:
-            c = 1.0 / math.sqrt(nfft)
-        relative = s.transform in (SpectralTransform.REL_POWER, SpectralTransform.REL_DB)
-        scales = np.array([spectral.power_scale(w, fs, "relative" if relative else "absolute",
-                                                s.scaling) for w in wins])
-        one_sided = s.output is SpectralOutput.POSITIVE and not cplx
-        dbl = None
-        if s.scaling is not None and one_sided and nfft:
-            dbl = spectral.one_sided_doubling(idx.shape[0], nfft)
-        if multi:  # every scale factor goes into the tables: sum_k |F_k|^2 is the average
-            tabs, weight = wins * (c * np.sqrt(scales / wins.shape[0]))[:, None], dbl
-        else:
-            tabs = wins * c
-            weight = (None if not relative and s.scaling is None
-                      else float(scales[0]) if dbl is None else dbl * scales[0])
-        bshape = [1] * nd
-        bshape[ix] = idx.shape[0]
-        st.weight = (asarray(xp, weight.reshape(bshape), dtype=rdt, device=dev)
-                     if isinstance(weight, np.ndarray) else weight)
-        fast = _fft.fft_keeps_precision(xp, fdt)
         st.axis = axis
-        st.cos_t = st.sin_t = st.win = st.take = None
-        perm = inv = None
-        if not fast and nfft:
-            cs = [spectral.dft_tables(t, idx, nfft) for t in tabs]
-            lead = (len(cs),) + (1,) * (nd - 1) if multi else ()
-            st.cos_t, st.sin_t = (asarray(xp, np.stack([t[i] for t in cs]).reshape(
-                lead + cs[0][i].shape), dtype=rdt, device=dev) for i in (0, 1))
-            if ix != nd - 1:
-                perm = tuple(i for i in range(nd) if i != ix) + (ix,)
-                inv = tuple(int(i) for i in np.argsort(perm))
-        elif n and (multi or s.window is not WindowFunction.NONE):
-            wshape = [1] * nd
-            wshape[ix] = n
-            lead = (tabs.shape[0],) if multi else ()
-            st.win = asarray(xp, tabs.reshape(lead + tuple(wshape)), dtype=rdt, device=dev)
-        elif c != 1.0:
-            st.win = c
-        if not one_sided and nfft and not np.array_equal(idx, np.arange(nfft)):
-            st.take = asarray(xp, idx, dtype=xp.int64, device=dev)
-        out = s.out_axis or axis
-        shifted = s.output is SpectralOutput.NEGATIVE or (
-            s.output is SpectralOutput.FULL and s.do_fftshift)
-        gain = fs / nfft if nfft else fs
-        dims = list(message.dims)
-        dims[ix] = out
-        st.plan = {
-            "ix": ix, "nfft": nfft, "k": idx.shape[0], "fast": fast, "one_sided": one_sided,
-            "multi": multi, "transform": _KERNEL_TRANSFORM[s.transform], "dims": dims,
-            "out": out, "perm": perm, "inv": inv, "dtype": dtype_name(
-                _fft.complex_dtype(xp, fdt) if s.transform is SpectralTransform.RAW_COMPLEX
-                else rdt),
-            "freq": LinearAxis(gain=gain, offset=-(nfft // 2) * gain if shifted else 0.0,
-                               unit="Hz"),
-        }
+        st.plan, st.win, st.take, st.weight, st.cos_t, st.sin_t = _plan.build(
+            s, message, axis, ix, 1.0 / ax.gain)
 
     def _process(self, message: AxisArray) -> AxisArray:
         st = self._state

@@ -11,6 +11,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ._backend import array_namespace
 from ._backend.layout import as_contiguous
 from ._messages import axis_index, replace_data, replace_fields
+from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 
 
@@ -73,16 +74,18 @@ def _permutation(msg: AxisArray, axes) -> tuple[int, ...]:
 
 
 class TransposeTransformer(
-    BaseStatefulTransformer[TransposeSettings, AxisArray, AxisArray, TransposeState]
+    StreamAxisMixin,
+    BaseStatefulTransformer[TransposeSettings, AxisArray, AxisArray, TransposeState],
 ):
     """Permute dims (data, ``dims``; ``axes`` are keyed by name so they carry over). With
-    nothing to permute and no ``order`` requested, the input message itself is returned."""
+    nothing to permute and no ``order`` requested, the input message itself is returned.
+
+    The state (the permutation) depends on the dim names only, but it follows the shared
+    reset rule (``StreamAxisMixin``) like every stateful processor: a reset on any other
+    change (lengths, labels, dtype, namespace, device) rebuilds the same permutation, so the
+    output never depends on it, and it costs nothing while the layout holds."""
 
     NONRESET_SETTINGS_FIELDS = frozenset({"order"})
-
-    def _hash_message(self, message: AxisArray) -> int:
-        # The permutation depends on the dim names only.
-        return hash(tuple(message.dims))
 
     def _reset_state(self, message: AxisArray) -> None:
         axes = self.settings.axes

@@ -14,6 +14,7 @@ from ezmsg.baseproc import ClockDrivenSettings
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from .. import _backend
+from .._messages import new_message
 from .._validate import check_count, check_real
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -92,8 +93,8 @@ def channel_axis(n_ch: int) -> CoordinateAxis:
 
 def block(data: Any, time_axis: LinearAxis, ch: CoordinateAxis, key: str) -> AxisArray:
     """A source's output message: ``(time, ch)`` data, materialised (MLX), streaming on time."""
-    return AxisArray(_backend.materialize(data), dims=["time", "ch"],
-                     axes={"time": time_axis, "ch": ch}, key=key, stream_dim="time")
+    return new_message(_backend.materialize(data), ["time", "ch"],
+                       {"time": time_axis, "ch": ch}, key=key, stream_dim="time")
 
 
 class SourceMixin:

@@ -33,9 +33,10 @@ from ezmsg.baseproc import (
     ClockSettings,
     processor_state,
 )
-from ezmsg.util.messages.axisarray import AxisArray, LinearAxis, replace
+from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from .. import _backend
+from .._messages import replace_data
 from .._validate import check_count, check_real
 from ..math.add import Add
 from ._source import SourceMixin, SourceSettings, check_seed, check_source_settings
@@ -162,7 +163,7 @@ class EEGSynthProducer(SourceMixin, BaseClockDrivenProducer[EEGSynthSettings, EE
         background = d["PINK"] + d["LINE"]
         rhythm = (d["ALPHA_LO"] + d["ALPHA_HI"]) + (d["BETA_LO"] + d["BETA_HI"])
         self._state.counter += pink.data.shape[0]
-        return replace(pink, data=_backend.materialize(background + rhythm))
+        return replace_data(pink, _backend.materialize(background + rhythm))
 
 
 class EEGSynth(ez.Collection):
