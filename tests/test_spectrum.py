@@ -268,6 +268,25 @@ def test_state_rebuilt_when_length_changes():
     assert b.axes["freq"].gain == pytest.approx(FS / 10)
 
 
+def test_window_stream_alternating_zero_and_one_window_does_not_reset():
+    """The tables depend on the in-window length, not on how many windows a message holds:
+    the window stage's output (stream_dim "win") alternating 0 and 1 windows keeps them."""
+    proc = SpectrumTransformer(SpectrumSettings(axis="time"))
+    plans = []
+    for i in range(6):
+        host = _data((i % 2, 8, 2))
+        msg = AxisArray(host, dims=["win", "time", "ch"], stream_dim="win",
+                        axes={"win": AxisArray.TimeAxis(fs=5.0, offset=0.2 * i),
+                              "time": AxisArray.TimeAxis(fs=FS)})
+        assert proc(msg).data.shape == (i % 2, 5, 2)
+        plans.append(proc.state.plan)
+    assert all(p is plans[0] for p in plans)
+    # ... while a new in-window length rebuilds them
+    proc(AxisArray(_data((1, 10, 2)), dims=["win", "time", "ch"], stream_dim="win",
+                   axes={"time": AxisArray.TimeAxis(fs=FS)}))
+    assert proc.state.plan is not plans[0] and proc.state.plan["nfft"] == 10
+
+
 def test_does_not_mutate_input(backend):
     host = _data((8, 2))
     msg = _msg(backend, host)
