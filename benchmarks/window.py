@@ -58,16 +58,17 @@ def _case(backend: str) -> list[object]:
         return out
 
     ours, with_messages, _ = paired_us(every_chunk, messages)
-    # Chunks that complete no window: after each call the buffer is rewound by one chunk, so
-    # the processor keeps holding the same 200 samples and never reaches a full window.
+    # Chunks that complete no window: after each call the buffer fields are put back as they
+    # were, so the processor keeps holding the same 200 samples and never reaches a window.
     idle = windowing(window_dur=0.5, window_shift=0.1, zero_pad_until="none")
     for m in msgs[:20]:
         idle(m)
     st = idle.state
+    held = (st.buffer, st.start, st.stop, st.deficit)
 
     def no_window() -> object:
         out = idle(msgs[25])
-        st.stop -= CHUNK
+        st.buffer, st.start, st.stop, st.deficit = held
         return out
 
     quiet, bare, _ = paired_us(no_window, arrays)

@@ -19,6 +19,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 _CACHE_ATTRS = frozenset(("_fingerprint", "_wire_token"))
 _N_FIELDS = len(dataclasses.fields(AxisArray))
 _KEEP: Any = object()
+_new = object.__new__
 
 
 def replace_fields(msg: AxisArray, data: Any = _KEEP, *, dims: list[str] | None = None,
@@ -32,27 +33,32 @@ def replace_fields(msg: AxisArray, data: Any = _KEEP, *, dims: list[str] | None 
     layout (``len(dims) == data.ndim``, an axis per dim where needed). Subclasses of AxisArray
     keep their extra fields.
     """
-    fields = msg.__dict__.copy()
-    if len(fields) > _N_FIELDS:  # derived caches present: they describe the old data
-        for name in _CACHE_ATTRS:
-            fields.pop(name, None)
-    if data is not _KEEP:
-        fields["data"] = data
-    if axes is not None:
-        fields["axes"] = dict(axes)
-    if attrs is not _KEEP:
-        fields["attrs"] = attrs
-    if key is not _KEEP:
-        fields["key"] = key
-    if stream_dim is not _KEEP:
-        fields["stream_dim"] = stream_dim
-    if dims is not None:
-        fields["dims"] = list(dims)
-    if (dims is not None or stream_dim is not _KEEP) and fields["stream_dim"] not in fields["dims"]:
-        fields["stream_dim"] = None
-    out = object.__new__(type(msg))
-    out.__dict__ = fields
+    src = msg.__dict__
+    out = _new(type(msg))
+    # Field by field, in declaration order: the instance keeps the class's shared-key layout,
+    # which costs about half of assigning a copied ``__dict__`` (0.35 us against 0.65 us for
+    # data, dims, axes and stream_dim replaced).
+    out.data = src["data"] if data is _KEEP else data
+    out.dims = src["dims"] if dims is None else list(dims)
+    out.axes = src["axes"] if axes is None else dict(axes)
+    out.attrs = src["attrs"] if attrs is _KEEP else attrs
+    out.key = src["key"] if key is _KEEP else key
+    if stream_dim is _KEEP:
+        stream_dim = src["stream_dim"]
+        if dims is not None and stream_dim not in out.dims:
+            stream_dim = None
+    elif stream_dim not in out.dims:
+        stream_dim = None
+    out.stream_dim = stream_dim
+    if len(src) > _N_FIELDS:  # a subclass's own fields; ezmsg's caches describe the old data
+        _copy_extras(src, out.__dict__)
     return out
+
+
+def _copy_extras(src: dict, dst: dict) -> None:
+    for name, value in src.items():
+        if name not in dst and name not in _CACHE_ATTRS:
+            dst[name] = value
 
 
 def replace_data(msg: AxisArray, data: Any) -> AxisArray:

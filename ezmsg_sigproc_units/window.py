@@ -9,7 +9,6 @@ distance from the window's first sample. A message that completes no window give
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 from typing import Any, Literal
@@ -18,14 +17,12 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
-from ._kernels import windowing as _win
 from ._messages import axis_index
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_real
 from ._window_plan import WindowPlan
 
-_N_FIELDS = len(dataclasses.fields(AxisArray))
 _PADS = ("none", "input", "shift", "full")
 _STRATEGIES = ("immediate", "threshold", "on_demand")
 
@@ -118,8 +115,8 @@ _FRACTION = {Anchor.BEGINNING: 0.0, Anchor.MIDDLE: 0.5, Anchor.END: 1.0}
 @processor_state
 class WindowState:
     buffer: Any = None
-    """Samples held for the next window (the data's layout; its device and dtype). On NumPy and
-    torch a preallocated array of which only ``[start:stop]`` along the axis is valid."""
+    """Samples held for the next window (the data's layout; its device and dtype): only
+    ``[start:stop]`` along the axis is valid (the in-place step preallocates it)."""
 
     start: int = 0
     """First valid sample of ``buffer`` along the axis."""
@@ -149,9 +146,20 @@ class WindowTransformer(
     """Sliding windows over the streaming axis, continued across messages. Memory is bounded:
     at most one window plus one message of samples is held. State resets when the layout
     (dims, other dims' lengths or labels, the time axis' gain) or the data's namespace, device
-    or dtype change; not when ``anchor`` changes."""
+    or dtype change; not when ``anchor`` changes.
+
+    ``native`` (keyword, not a setting): which streaming step runs. None (default) takes the
+    in-place step where the data's arrays are mutable buffers (NumPy, torch, ...) and the
+    portable one elsewhere; True or False forces one (see ``_kernels.windowing.pusher``).
+    Both give the same messages."""
 
     NONRESET_SETTINGS_FIELDS = frozenset({"anchor"})
+
+    def __init__(self, *args: Any, native: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if native is not None and not isinstance(native, bool):
+            raise ValueError(f"native: must be True, False or None, got {native!r}")
+        self.native = native
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
@@ -178,11 +186,10 @@ class WindowTransformer(
         st.buffer, st.start, st.stop, st.deficit, st.started = None, 0, 0, 0, False
 
     # ------------------------------------------------------------------ hot path
-    # A steady stream skips the reset hash: the plan's ``step`` compares the message with the
-    # one the plan was built from (same dims, key, stream_dim, array type, dtype, device, time
-    # gain, other lengths, and the very same other axis objects) and, if it matches, answers
-    # it (fused steps for the common cases, else ``_emit``). Anything else takes the base
-    # class path (hash, maybe reset), which rebuilds the plan.
+    # Every message goes through ``plan.step`` (``_window_plan.py``). A steady stream skips
+    # the reset hash: the step answers None for a message laid out unlike the one the plan was
+    # built from, and only such a message takes the base class path (hash, maybe reset),
+    # which builds a new plan.
     _plan: WindowPlan | None = None
 
     def __call__(self, message: AxisArray) -> AxisArray:
@@ -209,58 +216,11 @@ class WindowTransformer(
     def _process(self, message: AxisArray) -> AxisArray:
         if self.settings.window_dur is None:
             return message
-        lead = _FRACTION[_anchor(self.settings.anchor)]
-        self._plan = p = WindowPlan(self, message, self._axis(message), lead)
-        return self._emit(p, message)
-
-    def _emit(self, p: WindowPlan, message: AxisArray) -> AxisArray:
-        st, x, ix, w, h = self._state, message.data, p.ix, p.window, p.shift
-        xp, dev = p.xp, p.device
-        n = x.shape[ix]
-        if h is None:  # one window per message: the latest w samples (zeros before the stream)
-            buf = st.buffer if st.buffer is not None else _win.zero_block(xp, x, ix, w, dev)
-            wins, st.buffer = _win.last_window(xp, _win.append(xp, buf, x, ix), w, ix, dev)
-            st.stop = w
-            return self._output(p, message, wins, n - w)
-        held = st.stop - st.start
-        if not st.started and n:
-            st.started = True
-            pad = {"none": 0, "shift": w - h}.get(self.settings.zero_pad_until, w - n)
-            if pad > 0:
-                x = xp.concat([_win.zero_block(xp, x, ix, pad, dev), x], axis=ix)
-                held = pad
-                n += pad
-        first = -held if held else (n if st.deficit > n else st.deficit)
-        wins, st.buffer, st.start, st.stop, st.deficit = p.push(
-            xp, st.buffer, st.start, st.stop, st.deficit, x, w, h, ix, dev)
-        return self._output(p, message, p.empty if wins is None else wins, first)
-
-    def _output(self, p: WindowPlan, message: AxisArray, wins: Any, first: int) -> AxisArray:
-        """The output message; ``first`` is the first window's start in samples relative to
-        the message's first sample (a message without windows is labelled with its own
-        start). Its layout is valid by construction, so AxisArray's checks are skipped."""
-        axes = message.axes.copy()
-        ax = axes[p.axis]
-        t0 = ax.offset + first * p.gain if wins.shape[p.ix] else ax.offset
-        fields = message.__dict__.copy()
-        if len(fields) > _N_FIELDS:  # derived caches describe the input's data
-            fields.pop("_fingerprint", None)
-            fields.pop("_wire_token", None)
-        if p.batch:
-            axes[p.axis] = LinearAxis(p.unit, p.gain, t0)
-            fields["data"] = p.xp.reshape(wins, message.data.shape[: p.ix] + (-1,)
-                                          + wins.shape[p.ix + 2 :])
-        else:
-            axes[p.axis] = p.time_axis
-            axes[p.newaxis] = LinearAxis(p.unit, p.hop, t0 + p.lead)  # (unit, gain, offset):
-            # positional arguments construct it in half the time of keywords
-            fields["data"] = wins
-            fields["dims"] = p.out_dims.copy()
-            fields["stream_dim"] = p.newaxis
-        fields["axes"] = axes
-        out = object.__new__(type(message))
-        out.__dict__ = fields
-        return out
+        axis = self._axis(message)
+        self._plan = p = WindowPlan(message, axis, axis_index(message, axis), self._state,
+                                    self.settings, self._hash,
+                                    _FRACTION[_anchor(self.settings.anchor)], self.native)
+        return p.step(message)  # the plan describes the message it was built from
 
 
 class Window(TransformerUnit[WindowSettings, AxisArray, AxisArray, WindowTransformer]):

@@ -1,5 +1,5 @@
 """WindowTransformer: layout and axes as ezmsg-sigproc 3.11.1 gives them, streaming invariants
-on every backend, resets, and the hot path against the reset-checking path."""
+on every backend, resets, and the native (in-place) step against the portable one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
-from ezmsg_sigproc_units._backend import to_host
+from ezmsg_sigproc_units._backend import slices_are_copies, to_host
 from ezmsg_sigproc_units._kernels import windowing as K
 from ezmsg_sigproc_units.testing import (
     Backend,
@@ -19,7 +19,6 @@ from ezmsg_sigproc_units.testing import (
     assert_pickle_resumes,
     backend_partitions,
     concat_outputs,
-    random_partitions,
     split_message,
 )
 from ezmsg_sigproc_units.window import (
@@ -262,81 +261,75 @@ def test_gain_change_resets(backend):
                  dtype=host.dtype)
 
 
-def test_numpy_portable_path_gives_identical_output(monkeypatch):
+def test_native_choice(backend):
+    """None takes the in-place step where arrays are mutable buffers; True elsewhere, or a
+    value that is not a bool, raises ValueError naming ``native``."""
+    msg = _msg(backend, _host(12))
+    settings = WindowSettings(window_dur=0.5, window_shift=0.2)
+    mutable = not slices_are_copies(backend.xp)
+    proc = WindowTransformer(settings)
+    proc(msg)
+    assert proc.plan.push is (K.push_inplace if mutable else K.push)
+    for native, step in ((False, K.push), (True, K.push_inplace)):
+        proc = WindowTransformer(settings, native=native)
+        if native and not mutable:
+            with pytest.raises(ValueError, match="^native"):
+                proc(msg)
+        else:
+            proc(msg)
+            assert proc.plan.push is step
+    with pytest.raises(ValueError, match="^native"):
+        WindowTransformer(settings, native="yes")
 
-    host = _host(60, dtype="float32", seed=11)
-    msg = _msg(Backend.NUMPY, host)
-    lengths = random_partitions(60, count=3, seed=12)[2]
 
-    def run():
-        return concat_outputs(_chunked(lambda: windowing(window_dur=0.7, window_shift=0.3),
-                                       msg, lengths), axis="win")
-
-    fast = run()
-    monkeypatch.setattr(K, "pusher", lambda xp: K.push)
-    np.testing.assert_array_equal(run(), fast)
-
-
-@pytest.mark.parametrize("dur,shift,pad,anchor", [(0.5, 0.2, "none", "beginning"),
-                                                  (0.5, 0.1, "full", "middle"),
-                                                  (0.3, 0.7, "none", "end"),
-                                                  (0.4, 0.4, "shift", "beginning"),
-                                                  (0.1, 0.1, "input", "end")])
+@pytest.mark.parametrize("dur,shift,pad,anchor,batch", [
+    (0.5, 0.2, "none", "beginning", False), (0.5, 0.1, "full", "middle", False),
+    (0.3, 0.7, "none", "end", False), (0.4, 0.4, "shift", "beginning", False),
+    (0.1, 0.1, "input", "end", False), (0.4, 0.4, "none", "beginning", True),
+    (0.5, None, "full", "middle", False)])
 @pytest.mark.parametrize("time_last", [False, True], ids=["time-first", "time-last"])
-def test_fused_steps_equal_checking_path(backend, monkeypatch, dur, shift, pad, anchor,
-                                         time_last):
-    """The fused hot paths (NumPy's, and the no-window step of the other backends) give the
-    very messages of the general path: data, dims, every axis (offsets bit for bit), attrs,
-    key and stream_dim, over many chunkings."""
-    import ezmsg_sigproc_units._window_plan as W
-
+def test_native_and_portable_steps_give_the_same_messages(backend, dur, shift, pad, anchor,
+                                                          batch, time_last):
+    """The in-place (native) step and the portable one give the very same messages: data,
+    dims, every axis (offsets bit for bit), attrs, key and stream_dim, over random and
+    all-length-1 chunkings. Where a backend has no native step (JAX, MLX), its automatic
+    choice is compared with the portable one the same way."""
     host = _host(120, ch=(3,), seed=14, time_last=time_last)
     msg = _msg(backend, host, time_last=time_last, offset=1.2345)
     msg.attrs["origin"] = "test"
     msg.key = "k"
+    settings = WindowSettings(window_dur=dur, window_shift=shift, zero_pad_until=pad,
+                              anchor=anchor, batch_windows=batch)
+    native = None if slices_are_copies(backend.xp) else True
 
-    def run(lengths):
-        proc = windowing(window_dur=dur, window_shift=shift, zero_pad_until=pad,
-                         anchor=anchor)
+    def run(lengths, native):
+        proc = WindowTransformer(settings, native=native)
         return [proc(c) for c in split_message(msg, lengths)]
 
-    partitions = backend_partitions(backend, 120, count=4, seed=15) + [[1] * 120]
-    calls = []
-
-    def counting(fast):
-        def make(*args):
-            step = fast(*args)
-            return lambda m: calls.append(1) or step(m)
-        return make
-
-    monkeypatch.setattr(W, "_numpy_step", counting(W._numpy_step))
-    monkeypatch.setattr(W, "_quiet_step", counting(W._quiet_step))
-    fused = [run(lengths) for lengths in partitions]
-    assert len(calls) > 120  # the steady state did take a fused path
-    monkeypatch.setattr(W, "_numpy_step", lambda t, p, m: p._checked_emit(t))
-    monkeypatch.setattr(W, "_quiet_step", lambda t, p: p._checked_emit(t))
-    for lengths, outs in zip(partitions, fused, strict=True):
-        for a, b in zip(outs, run(lengths), strict=True):
+    for lengths in backend_partitions(backend, 120, count=4, seed=15) + [[1] * 120]:
+        for a, b in zip(run(lengths, native), run(lengths, False), strict=True):
             assert type(a) is type(b) and a.dims == b.dims and a.axes == b.axes
             assert (a.attrs, a.key, a.stream_dim) == (b.attrs, b.key, b.stream_dim)
             assert a.data.dtype == b.data.dtype
             assert_close(a.data, to_host(b.data), xp=backend.xp, device=backend.device,
                          dtype=host.dtype, rtol=0, atol=0, err_msg=str(lengths))
-            if isinstance(a.data, np.ndarray):
-                assert a.data.size == 0 or not a.data.flags.writeable
+            if isinstance(a.data, np.ndarray) and shift is not None and not batch:
+                assert a.data.size == 0 or not a.data.flags.writeable  # views: read-only
 
 
 # --------------------------------------------------------------------------- safety
 @pytest.mark.parametrize("shift,lengths", [(0.2, [12, 1, 9, 18]), (0.5, [5] * 8),
                                            (0.5, [3, 4, 3, 5, 5, 10, 10])],
                          ids=["overlapping", "tiling", "tiling-uneven"])
-def test_input_not_mutated_and_outputs_not_aliased(backend, shift, lengths):
+@pytest.mark.parametrize("native", [None, False], ids=["auto", "portable"])
+def test_input_not_mutated_and_outputs_not_aliased(backend, shift, lengths, native):
     """Tiling windows empty the buffer, so a preallocated one is written again from its
     start: an output that viewed it would change under a later message."""
     host = _host(40, seed=13)
     msg = _msg(backend, host)
     axes_before = dict(msg.axes)
-    proc = windowing(window_dur=0.5, window_shift=shift, zero_pad_until="none")
+    proc = WindowTransformer(WindowSettings(window_dur=0.5, window_shift=shift,
+                                            zero_pad_until="none"), native=native)
     outs = []
     for c in split_message(msg, lengths):
         out = proc(c)

@@ -1,12 +1,13 @@
-"""Sliding-window buffer kernel: portable path on every backend, NumPy fast path, and the two
-against each other and against a plain NumPy reference."""
+"""Sliding-window buffer kernel: the portable step on every backend, the native (in-place)
+step where arrays are mutable, the two against each other and against a plain NumPy
+reference."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ezmsg_sigproc_units._backend import to_host
+from ezmsg_sigproc_units._backend import slices_are_copies, to_host
 from ezmsg_sigproc_units._kernels import windowing as K
 from ezmsg_sigproc_units.testing import assert_close, backend_partitions, random_partitions
 
@@ -39,6 +40,12 @@ def _stream(xp, device, push, h, axis, lengths, w, hop):
         if wins is not None:
             outs.append(wins)
     return outs, buf, start, stop
+
+
+def _steps(xp):
+    """The streaming steps ``xp`` can run: the portable one, and the in-place one where its
+    arrays are mutable buffers."""
+    return (K.push,) if slices_are_copies(xp) else (K.push, K.push_inplace)
 
 
 def _chunk(backend_xp, device, h, axis, pos, k):
@@ -77,48 +84,50 @@ def test_push_streams_like_the_whole(backend, float_dtype, axis, w, hop):
     h = _host(40, axis, float_dtype, seed=1)
     ref = _ref(h, axis, w, hop)
     for lengths in backend_partitions(backend, 40, count=4, seed=w + hop):
-        outs, *_ = _stream(backend.xp, backend.device, K.pusher(backend.xp), h, axis,
-                           lengths, w, hop)
-        got = backend.xp.concat(outs, axis=axis)
-        assert_close(got, ref, xp=backend.xp, device=backend.device, dtype=h.dtype,
-                     err_msg=str(lengths))
+        for push in _steps(backend.xp):
+            outs, *_ = _stream(backend.xp, backend.device, push, h, axis, lengths, w, hop)
+            got = backend.xp.concat(outs, axis=axis)
+            assert_close(got, ref, xp=backend.xp, device=backend.device, dtype=h.dtype,
+                         err_msg=f"{push.__name__} {lengths}")
+
+
+def test_pusher_chooses_in_place_where_arrays_are_mutable(backend):
+    """None: the native (in-place) step where slices are views (mutable buffers), else the
+    portable one; False always the portable one; True where arrays are values raises."""
+    xp = backend.xp
+    mutable = not slices_are_copies(xp)
+    assert K.pusher(xp) is (K.push_inplace if mutable else K.push)
+    assert K.pusher(xp, False) is K.push
+    if mutable:
+        assert K.pusher(xp, True) is K.push_inplace
+    else:
+        with pytest.raises(ValueError, match="^native"):
+            K.pusher(xp, True)
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2])
 @pytest.mark.parametrize("w,hop", [(5, 2), (8, 3), (2, 9), (1, 1)])
-def test_numpy_fast_path_equals_portable(axis, w, hop):
-    import array_api_compat.numpy as cnp
-
-    assert K.pusher(cnp) is not K.push, "the NumPy fast path is registered"
+def test_in_place_step_equals_portable(backend, axis, w, hop):
+    """Where a backend has the native (in-place) step, it gives the portable results call
+    by call, over random chunkings (empty chunks included) and all-length-1 chunks."""
+    if slices_are_copies(backend.xp):
+        pytest.skip(f"{backend.value} arrays are values: no in-place step")
     h = _host(60, axis, "float32", seed=2)
-    for lengths in random_partitions(60, count=5, seed=3, max_chunk=25):
-        fast, *_ = _stream(cnp, "cpu", K.pusher(cnp), h, axis, lengths, w, hop)
-        slow, *_ = _stream(cnp, "cpu", K.push, h, axis, lengths, w, hop)
+    partitions = random_partitions(60, count=3, seed=3, max_chunk=25) + [[1] * 60]
+    for lengths in partitions:
+        fast, *_ = _stream(backend.xp, backend.device, K.push_inplace, h, axis, lengths, w,
+                           hop)
+        slow, *_ = _stream(backend.xp, backend.device, K.push, h, axis, lengths, w, hop)
         assert len(fast) == len(slow)
         for a, b in zip(fast, slow, strict=True):
-            np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("axis", [0, 2])
-def test_native_paths_equal_portable(backend, axis):
-    """Where a backend has a native push (NumPy, torch), it gives the portable results."""
-    fast_push = K.pusher(backend.xp)
-    if fast_push is K.push:
-        pytest.skip(f"{backend.value} has no native push")
-    h = _host(60, axis, "float32", seed=5)
-    for lengths in random_partitions(60, count=4, seed=6, max_chunk=25):
-        for w, hop in ((8, 3), (2, 9)):
-            fast, *_ = _stream(backend.xp, backend.device, fast_push, h, axis, lengths, w, hop)
-            slow, *_ = _stream(backend.xp, backend.device, K.push, h, axis, lengths, w, hop)
-            assert len(fast) == len(slow)
-            for a, b in zip(fast, slow, strict=True):
-                np.testing.assert_array_equal(to_host(a), to_host(b))
+            assert_close(a, to_host(b), xp=backend.xp, device=backend.device,
+                         dtype=h.dtype, rtol=0, atol=0, err_msg=str(lengths))
 
 
 def test_numpy_fast_path_returns_stable_read_only_windows_and_bounded_memory():
     import array_api_compat.numpy as cnp
 
-    push = K.pusher(cnp)
+    push = K.push_inplace
     w, hop, n = 50, 10, 7
     buf, start, stop, deficit = None, 0, 0, 0
     kept = []
@@ -141,22 +150,28 @@ def test_numpy_fast_path_returns_stable_read_only_windows_and_bounded_memory():
     np.testing.assert_array_equal(np.concatenate([g for g, _ in kept]), ref)
 
 
-def test_portable_push_does_not_write_into_inputs(backend):
+def test_steps_do_not_write_into_inputs(backend):
     h = _host(12, 0)
     chunk = backend.asarray(h)
-    wins, buf, *_ = K.push(backend.xp, None, 0, 0, 0, chunk, 4, 3, 0, backend.device)
-    assert_close(chunk, h, xp=backend.xp, device=backend.device, dtype=h.dtype)
-    assert_close(wins, _ref(h, 0, 4, 3), xp=backend.xp, device=backend.device, dtype=h.dtype)
-    assert_close(buf, h[9:], xp=backend.xp, device=backend.device,
-                 dtype=h.dtype)
+    for push in _steps(backend.xp):
+        wins, buf, start, stop, _ = push(backend.xp, None, 0, 0, 0, chunk, 4, 3, 0,
+                                         backend.device)
+        assert_close(chunk, h, xp=backend.xp, device=backend.device, dtype=h.dtype)
+        assert_close(wins, _ref(h, 0, 4, 3), xp=backend.xp, device=backend.device,
+                     dtype=h.dtype)
+        assert_close(buf[start:stop, ...], h[9:], xp=backend.xp, device=backend.device,
+                     dtype=h.dtype)
 
 
-def test_deficit_skips_samples_between_windows(backend):
+@pytest.mark.parametrize("step", ["push", "push_inplace"])
+def test_deficit_skips_samples_between_windows(backend, step):
     """Hop 5 > window 2: samples 2-4 of each hop are never buffered."""
+    push = getattr(K, step)
+    if push not in _steps(backend.xp):
+        pytest.skip(f"{backend.value} arrays are values: no in-place step")
     h = np.arange(12.0)[:, None]
     x = backend.asarray(h)
     xp, dev = backend.xp, backend.device
-    push = K.pusher(xp)
     wins, buf, start, stop, deficit = push(xp, None, 0, 0, 0, x[:3, ...], 2, 5, 0, dev)
     assert deficit == 2 and stop - start == 0
     wins2, buf, start, stop, deficit = push(xp, buf, start, stop, deficit, x[3:6, ...], 2, 5,
