@@ -135,6 +135,7 @@ def push(xp: Any, buf: Any | None, start: int, stop: int, deficit: int, chunk: A
     if deficit:
         drop = min(deficit, n)
         chunk = chunk[_sl(axis, drop, n)]
+        n -= drop
         deficit -= drop
     if buf is None:
         buf = xp.concat([chunk], axis=axis)
@@ -142,7 +143,7 @@ def push(xp: Any, buf: Any | None, start: int, stop: int, deficit: int, chunk: A
         if start or stop != buf.shape[axis]:
             buf = buf[_sl(axis, start, stop)]
         buf = xp.concat([buf, chunk], axis=axis)
-    held = buf.shape[axis]
+    held = stop - start + n
     if held < w:
         return None, buf, 0, held, deficit
     windows, rest, over = take_windows(xp, buf, w, h, axis, device)
