@@ -9,9 +9,14 @@ overlap-save from ``fir_fft_min_taps`` taps). Results equal ``scipy.signal.sosfi
 Data of any rank: the filter axis is moved to the front and the other dims are flattened into
 independent channels (restored on output). Non-finite input stays in its channel and reaches
 exactly the outputs it reaches in SciPy, as NaN: an IIR channel from that sample on (for
-ever, unless ``reset_on_nonfinite``), an FIR channel until the sample has left its taps.
-Each chunk costs one small finiteness check (a device synchronisation on a GPU); a chunk that
-holds a non-finite value is computed twice.
+ever, unless ``reset_on_nonfinite``), an FIR channel until the sample has left its taps. The
+kernels handle it branch-free on the device (``_kernels.nonfinite``): no chunk waits for the
+device. (NumPy, which has no device, checks on the host and computes a chunk twice only when
+it holds a non-finite value.)
+
+Coefficients become a plan once per design: ``FilterSettings`` only validates them, the
+transformer normalises them (a ``"ba"`` IIR design to sections) once, and the plan derives
+its matrices from them; pickled, the plan keeps only the coefficients.
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ from ._backend import array_namespace, float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
 from ._kernels import fir as _fir
 from ._kernels import iir as _iir
-from ._kernels import nonfinite as _nf
 from ._kernels import plans as _plans
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
@@ -103,7 +107,7 @@ class FilterSettings(FilterBaseSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _plans.normalise(self.coefs, self.coef_type)
+        _plans.check(self.coefs, self.coef_type)
 
 
 @processor_state
@@ -131,7 +135,7 @@ class FilterTransformer(StreamAxisMixin,
 
     def __getstate__(self) -> dict:
         """Picklable (it lives in FilterByDesignState): without the base class's hash
-        witness, a cache holding a closure."""
+        witness, a cache holding a closure. The plan pickles as its coefficients."""
         state = self.__dict__.copy()
         state.pop("_hash_witness", None)
         return state
@@ -152,16 +156,15 @@ class FilterTransformer(StreamAxisMixin,
         new = _plans.normalise(coefs, coef_type or self.settings.coef_type)
         self._coefs = new
         st, old = self._state, self._state.plan
-        if old is None:  # not started or passthrough: build from scratch at the next message
+        if old is None or st.z is None:  # no running state: build afresh at the next message
             self._request_reset()
             return
         if new is None:
             st.plan, st.z, st.pending = None, None, None
             return
-        table = old.hs if isinstance(old, _iir.IIRPlan) else old.table
-        xp, dev = namespace_and_device(table)
-        dtype = table.dtype if isinstance(old, _iir.IIRPlan) else getattr(xp, old.dtype)
-        plan = _plans.make_plan(xp, new, dtype, dev, self.settings.fir_fft_min_taps)
+        xp, dev = namespace_and_device(st.z)
+        plan = _plans.make_plan(xp, new, getattr(xp, old.dtype), dev,
+                                self.settings.fir_fft_min_taps)
         st.z = _plans.carry_state(xp, old, plan, st.z)
         st.plan = plan
 
@@ -184,8 +187,7 @@ class FilterTransformer(StreamAxisMixin,
         ix = axis_index(message, self._axis(message))
         xp = array_namespace(message.data)
         x, inner = _axes.to_time_major(xp, message.data, ix)
-        iir = isinstance(plan, _iir.IIRPlan)
-        dtype = plan.hs.dtype if iir else getattr(xp, plan.dtype)
+        dtype = getattr(xp, plan.dtype)
         if x.dtype != dtype:
             x = xp.astype(x, dtype)
         if x.shape[0] == 0 or x.shape[1] == 0:
@@ -195,18 +197,10 @@ class FilterTransformer(StreamAxisMixin,
         elif st.pending is not None:
             st.z = xp.where(st.pending, self._initial(xp, plan, x), st.z)
             st.pending = None
-        if iir:
-            # A non-finite input makes its channel's whole state non-finite (the products
-            # multiply every entry), so the state tells: a cheap check, a rare repair.
-            fn = _iir.iir_filter if s.use_fast_sosfilt else _iir.filter_portable
-            y, z = fn(xp, plan, x, st.z)
-            if not _nf.all_finite(xp, z):
-                y, z = _nf.repair_iir(xp, fn, plan, x, st.z, y, z)
+        if isinstance(plan, _iir.IIRPlan):
+            y, st.z = _iir.iir_filter(xp, plan, x, st.z, native=s.use_fast_sosfilt)
         else:
-            y, z = _fir.fir_filter(xp, plan, x, st.z)
-            if plan.method != "gain" and not _nf.all_finite(xp, y):
-                y = _nf.repair_fir(xp, plan, x, st.z, y)
-        st.z = z
+            y, st.z = _fir.fir_filter(xp, plan, x, st.z)
         if s.reset_on_nonfinite:
             bad = xp.any(~xp.isfinite(x), axis=0)
             st.z = xp.where(bad, 0.0, st.z)
@@ -220,7 +214,7 @@ class FilterTransformer(StreamAxisMixin,
             init = _iir.iir_initial_state if iir else _fir.fir_initial_state
             return init(xp, plan, x[0, ...])
         zero = _iir.iir_zero_state if iir else _fir.fir_zero_state
-        return zero(xp, plan, x.shape[1])
+        return zero(xp, plan, x.shape[1], like=x)
 
 
 class Filter(TransformerUnit[FilterSettings, AxisArray, AxisArray, FilterTransformer]):

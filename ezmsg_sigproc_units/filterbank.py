@@ -25,7 +25,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
-from ._kernels import fir, nonfinite
+from ._kernels import fir
 from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
@@ -186,8 +186,6 @@ class FilterbankTransformer(
         if x2.dtype != st.tail.dtype:
             x2 = xp.astype(x2, st.tail.dtype)
         y, tail = fir.fir_filter(xp, st.plan, x2, st.tail)  # (T, C, K)
-        if st.plan.method != "gain" and not nonfinite.all_finite(xp, y):
-            y = nonfinite.repair_fir(xp, st.plan, x2, st.tail, y, st.lengths)
         st.tail = tail
         y = xp.permute_dims(xp.reshape(y, (T,) + rest + (y.shape[2],)), st.perm)
         return replace_fields(message, data=y, dims=list(st.dims), axes=dict(message.axes))

@@ -2,10 +2,11 @@
 
 Everything above it (kernels, processors) asks this package for the namespace and device of
 its data, creates arrays through it (always with dtype and device), and moves data to or from
-the host only through ``to_host``/``from_host``.
+the host only through ``to_host``/``from_host``. Kernels that gain from compilation get it
+through ``compile_kernel`` (JAX: ``jax.jit``). Native fast paths are not registered here: a
+kernel's public function chooses one in a visible ``is_numpy_namespace`` branch.
 """
 
-from . import jit as _jit  # noqa: F401  (registers native("jit", "jax"))
 from .creation import arange, asarray, empty, eye, full, ones, scalar, zeros
 from .dtypes import (
     DTYPE_NAMES,
@@ -18,6 +19,7 @@ from .dtypes import (
     supports_float64,
 )
 from .host import from_host, materialize, to_host
+from .jit import compile_kernel, compiles
 from .namespace import (
     array_namespace,
     backend_name,
@@ -26,7 +28,6 @@ from .namespace import (
     namespace_and_device,
     slices_are_copies,
 )
-from .native import native, native_kernels, register_native
 from .random import DeviceRNG
 from .registry import BACKENDS, check_backend_name, installed_backends, resolve
 from .transfer import move, set_mlx_cache_limit, to_device
@@ -43,6 +44,8 @@ __all__ = [
     "asarray",
     "backend_name",
     "check_backend_name",
+    "compile_kernel",
+    "compiles",
     "default_float",
     "device_of",
     "dtype_from_name",
@@ -58,10 +61,7 @@ __all__ = [
     "is_numpy_namespace",
     "materialize",
     "namespace_and_device",
-    "native",
-    "native_kernels",
     "ones",
-    "register_native",
     "resolve",
     "scalar",
     "slices_are_copies",

@@ -6,10 +6,10 @@ Shapes: ``x`` is ``(T, C)`` with time first (``T == 0`` allowed); ``taps`` ``(nt
 kernel). The state ``tail`` holds the last ``ntaps - 1`` inputs, ``(ntaps - 1, C)``, oldest
 first; zeros are a filter at rest, repeated ``x[0]`` a filter in steady state on a constant.
 Any chunking gives ``scipy.signal.lfilter(b, [1.0], x, axis=0)`` of the whole signal.
-Channels are the columns of every product (a NaN stays in its channel); within a channel a
-non-finite input makes every output of the blocks/frames that read it non-finite (products
-with zero coefficients propagate it), i.e. up to a block or frame beyond the ``ntaps``
-outputs that depend on it.
+Channels are the columns of every product (a NaN stays in its channel). Products with zero
+coefficients would spread a non-finite input over its whole block or frame; ``fir_filter``
+runs the kernel under ``nonfinite.guard_fir``, so it reaches exactly the outputs whose taps
+read it, as NaN. The plan pickles as its taps; the device table is rebuilt on first use.
 
 * direct (``ntaps < fft_min_taps``): with ``e = [tail; x]``, outputs come in blocks of ``L``
   (``L >= ntaps - 1``): ``y_k = Ta e_k + Tb e_k+1[:ntaps-1]`` (two batched products over
@@ -22,34 +22,83 @@ outputs that depend on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from typing import Any
 
 import numpy as np
 
-from .._backend import asarray, device_of, dtype_from_name, dtype_name, zeros
+from .._backend import (
+    asarray,
+    compile_kernel,
+    device_of,
+    dtype_from_name,
+    dtype_name,
+    is_numpy_namespace,
+    zeros,
+)
 from .._backend import fft as _fft
-from .iir import compiled, matmul
+from .linalg import matmul
+from .linalg_numpy import all_finite
+from .nonfinite import guard_fir
 
 
-@dataclass(frozen=True)
 class FIRPlan:
-    """Device tables for one set of taps, dtype and device. Picklable."""
+    """One set of taps for one compute dtype. Pickles as what cannot be recomputed (the taps
+    and the choices below); the device table is rebuilt on first use (``on(xp, like)``)."""
 
-    ntaps: int
-    bank: int | None
-    """K for a filter bank (output ``(T, C, K)``), None for one filter (``(T, C)``)."""
-    method: str
-    """``"direct"``, ``"fft"`` or ``"gain"`` (one tap)."""
-    block: int
-    """Direct: outputs per block ``L``; fft: new outputs per frame ``N - ntaps + 1``."""
-    nfft: int
-    """FFT frame length (0 for direct)."""
-    table: Any
-    """Direct: ``[Ta Tb]`` per kernel, ``(K, L, L + ntaps - 1)`` (K = 1 for one filter); fft:
-    the taps' spectrum ``(N // 2 + 1, 1)`` or ``(N // 2 + 1, 1, K)``; gain: ``(1, K)``."""
-    dtype: str
-    """Name of the data dtype (a string: MLX dtypes do not pickle)."""
+    def __init__(self, taps: np.ndarray, bank: int | None, method: str, block: int,
+                 nfft: int, dtype: str, complex_dtype: str | None) -> None:
+        self.taps = taps
+        """``(ntaps, K)`` float64 host (K = 1 for one filter)."""
+        self.ntaps = taps.shape[0]
+        self.bank = bank
+        """K for a filter bank (output ``(T, C, K)``), None for one filter (``(T, C)``)."""
+        self.method = method
+        """``"direct"``, ``"fft"`` or ``"gain"`` (one tap)."""
+        self.block = block
+        """Direct: outputs per block ``L``; fft: new outputs per frame ``N - ntaps + 1``."""
+        self.nfft = nfft
+        """FFT frame length (0 for direct)."""
+        self.dtype, self.complex_dtype = dtype, complex_dtype
+        """Names of the data dtype and (fft) the spectrum's dtype (MLX dtypes do not pickle)."""
+        self.spans = None if bank is None else tuple(
+            int(np.flatnonzero(col)[-1]) + 1 if col.any() else 1 for col in (taps != 0.0).T)
+        """A bank's kernel lengths without trailing zero taps (how long a non-finite input
+        stays in each kernel's outputs); None for one filter (all its taps)."""
+        self._table: Any = None
+
+    def on(self, xp: Any, like: Any = None) -> Any:
+        """The device table, built on ``like``'s device when there is none yet: direct
+        ``[Ta Tb]`` per kernel ``(K, L, L + ntaps - 1)``; fft the taps' spectrum
+        ``(N // 2 + 1, 1, K)``; gain ``(1, K)``."""
+        if self._table is None:
+            if like is None:
+                raise ValueError("like: the plan has no device table yet (it was unpickled); "
+                                 "pass an array on the target device")
+            self.build(xp, device_of(like))
+        return self._table
+
+    def build(self, xp: Any, device: Any) -> FIRPlan:
+        """Build the device table now, on ``device`` (returns the plan)."""
+        b2, L = self.taps, self.block
+        if self.method == "gain":
+            host, dt = b2, self.dtype
+        elif self.method == "fft":
+            host, dt = np.fft.rfft(b2, n=self.nfft, axis=0)[:, None, :], self.complex_dtype
+        else:
+            ntaps = self.ntaps
+            i, c = np.arange(L)[:, None], np.arange(L + ntaps - 1)[None, :]
+            j = i + ntaps - 1 - c  # tap index feeding output i from window row c
+            host = np.where((j >= 0) & (j < ntaps),
+                            b2[np.clip(j, 0, ntaps - 1)].transpose(2, 0, 1), 0.0)
+            dt = self.dtype
+        self._table = asarray(xp, host, dtype=dtype_from_name(xp, dt), device=device)
+        return self
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_table"] = None
+        return state
 
 
 def _next_pow2(n: int) -> int:
@@ -59,40 +108,31 @@ def _next_pow2(n: int) -> int:
 def fir_plan(xp: Any, taps: np.ndarray, *, dtype: Any, device: Any,
              fft_min_taps: int = 64) -> FIRPlan:
     """Plan for ``taps`` (``(ntaps,)`` or ``(ntaps, K)`` float64 host) in ``dtype`` on
-    ``device``: FFT overlap-save when ``ntaps >= fft_min_taps`` (and the backend's FFT keeps
-    ``dtype``'s precision), else direct."""
+    ``device`` (its table built there now): FFT overlap-save when ``ntaps >= fft_min_taps``
+    (and the backend's FFT keeps ``dtype``'s precision), else direct."""
     b = np.asarray(taps, dtype=np.float64)
     if b.ndim not in (1, 2) or b.shape[0] < 1 or (b.ndim == 2 and b.shape[1] < 1):
         raise ValueError(f"taps: expected shape (ntaps,) or (ntaps, K), got {b.shape}")
     if not np.all(np.isfinite(b)):
         raise ValueError("taps: must be finite")
     bank = b.shape[1] if b.ndim == 2 else None
-    b2 = b.reshape(b.shape[0], -1)  # (ntaps, K)
-    ntaps, K = b2.shape
+    b2 = np.array(b.reshape(b.shape[0], -1))  # (ntaps, K), our own copy
+    ntaps, name = b2.shape[0], dtype_name(dtype)
     if ntaps == 1:
-        return FIRPlan(1, bank, "gain", 0, 0, asarray(xp, b2, dtype=dtype, device=device),
-                       dtype_name(dtype))
-    if ntaps >= fft_min_taps and _fft.fft_keeps_precision(xp, dtype):
+        plan = FIRPlan(b2, bank, "gain", 0, 0, name, None)
+    elif ntaps >= fft_min_taps and _fft.fft_keeps_precision(xp, dtype):
         nfft = max(64, _next_pow2(4 * (ntaps - 1)))
-        spec = np.fft.rfft(b2, n=nfft, axis=0)  # (nbins, K)
-        spec = spec.reshape(spec.shape[0], 1, K) if bank is not None else spec
-        cdt = _fft.complex_dtype(xp, dtype)
-        return FIRPlan(ntaps, bank, "fft", nfft - ntaps + 1, nfft,
-                       asarray(xp, spec, dtype=cdt, device=device), dtype_name(dtype))
-    L = max(32, ntaps - 1)
-    W = L + ntaps - 1
-    i, c = np.arange(L)[:, None], np.arange(W)[None, :]
-    j = i + ntaps - 1 - c  # tap index feeding output i from window row c
-    band = np.where((j >= 0) & (j < ntaps), b2[np.clip(j, 0, ntaps - 1)].transpose(2, 0, 1), 0.0)
-    table = band  # (K, L, W)
-    return FIRPlan(ntaps, bank, "direct", L, 0, asarray(xp, table, dtype=dtype, device=device),
-                   dtype_name(dtype))
+        plan = FIRPlan(b2, bank, "fft", nfft - ntaps + 1, nfft, name,
+                       dtype_name(_fft.complex_dtype(xp, dtype)))
+    else:
+        plan = FIRPlan(b2, bank, "direct", max(32, ntaps - 1), 0, name, None)
+    return plan.build(xp, device)
 
 
-def fir_zero_state(xp: Any, plan: FIRPlan, n_channels: int) -> Any:
-    """Zeros ``(ntaps - 1, C)`` (a filter at rest)."""
+def fir_zero_state(xp: Any, plan: FIRPlan, n_channels: int, like: Any = None) -> Any:
+    """Zeros ``(ntaps - 1, C)`` (a filter at rest), on the plan's device (or ``like``'s)."""
     return zeros(xp, (plan.ntaps - 1, n_channels), dtype=dtype_from_name(xp, plan.dtype),
-                 device=device_of(plan.table))
+                 device=device_of(plan.on(xp, like)))
 
 
 def fir_initial_state(xp: Any, plan: FIRPlan, x0: Any) -> Any:
@@ -102,22 +142,35 @@ def fir_initial_state(xp: Any, plan: FIRPlan, x0: Any) -> Any:
 
 
 def fir_filter(xp: Any, plan: FIRPlan, x: Any, tail: Any) -> tuple[Any, Any]:
-    """Filter ``x`` ``(T, C)`` after the inputs ``tail``: ``(y, new_tail)``. Compiled once
-    per chunk shape where ``_backend`` offers a compiler (``iir.compiled``)."""
+    """Filter ``x`` ``(T, C)`` after the inputs ``tail``: ``(y, new_tail)``, non-finite
+    input included (``nonfinite.guard_fir``; a one-tap gain multiplies it through). Compiled
+    once per chunk shape where ``_backend`` has a compiler, guard included."""
+    table = plan.on(xp, x)
     if plan.method == "gain":
-        return _gain(xp, plan, x), tail
+        return _gain(xp, plan, table, x), tail
     if x.shape[0] == 0 or x.shape[1] == 0:  # torch's FFT rejects empty batches
         return _empty(xp, plan, x), tail
-    bank = plan.bank is not None
-    fn = (_direct_bank if bank else _direct) if plan.method == "direct" else (
-        _overlap_save_bank if bank else _overlap_save)
-    return compiled(xp, fn)(plan.table, tail, x)
+    kernel = _KERNELS[(plan.method, plan.bank is not None)]
+    if is_numpy_namespace(xp):
+        # NumPy has no device: a host check costs no synchronisation, so the guard's extra
+        # passes run only for a chunk whose output is not finite.
+        y, new_tail = kernel(xp, table, tail, x)
+        if all_finite(y):
+            return y, new_tail
+    return compile_kernel(xp, _guarded(kernel, plan.spans))(table, tail, x)
 
 
-def _gain(xp: Any, plan: FIRPlan, x: Any) -> Any:
+@functools.lru_cache(maxsize=None)
+def _guarded(kernel: Any, spans: tuple[int, ...] | None) -> Any:
+    """``kernel`` under the non-finite guard (one object per kernel and spans: the compiler
+    caches per function)."""
+    return functools.partial(guard_fir, kernel, spans)
+
+
+def _gain(xp: Any, plan: FIRPlan, table: Any, x: Any) -> Any:
     if plan.bank is None:
-        return x * plan.table[0, 0]
-    return xp.reshape(x, (x.shape[0], x.shape[1], 1)) * plan.table
+        return x * table[0, 0]
+    return xp.reshape(x, (x.shape[0], x.shape[1], 1)) * table
 
 
 def _empty(xp: Any, plan: FIRPlan, x: Any) -> Any:
@@ -180,3 +233,7 @@ def _overlap_save(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]:
     """``spec`` ``(N // 2 + 1, 1)``; ``y`` ``(T, C)``."""
     y, tail = _overlap_save_bank(xp, xp.reshape(spec, (spec.shape[0], 1, 1)), tail, x)
     return xp.reshape(y, (y.shape[0], y.shape[1])), tail
+
+
+_KERNELS = {("direct", False): _direct, ("direct", True): _direct_bank,
+            ("fft", False): _overlap_save, ("fft", True): _overlap_save_bank}

@@ -1,6 +1,11 @@
 """Filter coefficients as the kernels take them (``normalise``: validated float64 SOS or FIR
 taps), their kernel plans, and carrying a running state from one plan to the next. Host
-work, done when coefficients change; never per chunk."""
+work, done when coefficients change; never per chunk.
+
+A design reaches a plan along one path: coefficients -> ``normalise`` (once: a ``"ba"`` IIR
+design is converted to sections here, and only here) -> ``make_plan``. ``check`` validates
+without converting (settings call it).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ from . import fir as _fir
 from . import iir as _iir
 
 
-def normalise(coefs: Any, coef_type: str) -> tuple[str, np.ndarray] | None:
-    """``("sos", sos)`` or ``("fir", b)`` (float64 host), or None for passthrough.
-    ``ValueError`` naming ``coefs`` for malformed input."""
+def check(coefs: Any, coef_type: str) -> tuple[str, Any] | None:
+    """``("sos", sos)``, ``("fir", b)`` or ``("ba", (b, a))`` (float64 host, validated, a
+    ``"ba"`` IIR not yet converted), or None for passthrough. ``ValueError`` naming
+    ``coefs`` for malformed input."""
     if coefs is None:
         return None
     if coef_type == "sos":
@@ -35,12 +41,20 @@ def normalise(coefs: Any, coef_type: str) -> tuple[str, np.ndarray] | None:
         raise ValueError(f"coefs: b and a must be non-empty 1-D, got {b.shape} and {a.shape}")
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(a))) or a[0] == 0.0:
         raise ValueError("coefs: b and a must be finite with a[0] != 0")
-    a_trim = np.trim_zeros(a, "b")
-    if a_trim.size == 1:
+    if np.trim_zeros(a, "b").size == 1:
         return "fir", b / a[0]
+    return "ba", (b, a)
+
+
+def normalise(coefs: Any, coef_type: str) -> tuple[str, np.ndarray] | None:
+    """``("sos", sos)`` or ``("fir", b)`` (float64 host), or None for passthrough: ``check``,
+    then a ``"ba"`` IIR to second-order sections (``scipy.signal.tf2sos``)."""
+    checked = check(coefs, coef_type)
+    if checked is None or checked[0] != "ba":
+        return checked
     from scipy.signal import tf2sos
 
-    return "sos", tf2sos(b, a)
+    return "sos", tf2sos(*checked[1])
 
 
 def make_plan(xp: Any, coefs: tuple | None, dtype: Any, device: Any, fft_min_taps: int):

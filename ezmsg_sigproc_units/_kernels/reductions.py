@@ -16,8 +16,8 @@ Policy:
   refuses some of them).
 * ``median``/``nanmedian`` (not in the Array API standard) sort along the axis (NaN sorts last
   on every supported backend), count the valid values and gather the middle element(s).
-  On NumPy the sort is the (unstable, faster) default ``np.sort``: a registered native fast
-  path giving the same values.
+  On NumPy the sort is the (unstable, faster) default ``np.sort`` (``reductions_numpy``,
+  chosen in ``_sort``), giving the same values.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .._backend import backend_name, device_of, full, native, register_native
+from .._backend import device_of, full, is_numpy_namespace
+from . import reductions_numpy
 from .elementwise import as_float
 
 _NAN = float("nan")
@@ -267,18 +268,9 @@ def reduce(xp: Any, x: Any, op: str, axis: int = -1, *, keepdims: bool = False) 
     return fn(xp, x, axis, keepdims=keepdims)
 
 
-# ----------------------------------------------------------------------------- NumPy fast path
+# ----------------------------------------------------------------------------- sorting
 def _sort(xp: Any, x: Any, axis: int) -> Any:
     """Ascending sort along ``axis`` (NaN last). Stability is irrelevant to a median."""
-    fast = native("sort_unstable", backend_name(xp))
-    return fast(x, axis) if fast is not None else xp.sort(x, axis=axis)
-
-
-@register_native("sort_unstable", "numpy")
-def _np_sort(x: Any, axis: int) -> Any:
-    # array_api_compat's sort is stable (NumPy's radix/tim sort); the default introsort gives
-    # the same values 2-4x faster. (np.median's partition was slower than sorting in
-    # timings of 8-512 samples x 1-512 lanes; np.nanmedian slower still.)
-    import numpy as np
-
-    return np.sort(x, axis=axis)
+    if is_numpy_namespace(xp):
+        return reductions_numpy.sort_unstable(x, axis)
+    return xp.sort(x, axis=axis)
