@@ -67,9 +67,10 @@ def _make_step(message: AxisArray, axis: str, ix: int, st: Any, settings: Any, f
     def step(m: AxisArray) -> AxisArray | None:
         x, axes = m.data, m.axes
         ax = axes.get(axis)
+        shape = x.shape
         if not (type(x) is atype and (x.dtype is dtype or x.dtype == dtype) and m.dims == dims
                 and type(ax) is LinearAxis and ax.gain == gain and len(axes) == n_axes
-                and x.shape[ix + 1 :] == after and (not ix or x.shape[:ix] == before)
+                and shape[ix + 1 :] == after and (not ix or shape[:ix] == before)
                 and m.key == key and m.stream_dim == stream_dim):
             return None
         for d, obj in others:
@@ -77,7 +78,7 @@ def _make_step(message: AxisArray, axis: str, ix: int, st: Any, settings: Any, f
                 return None
         if dev_key is not None and x.device != dev_key:
             return None
-        n = x.shape[ix]
+        n = shape[ix]
         if h is None:  # one window per message: the latest w samples (zeros before the stream)
             buf = st.buffer if st.buffer is not None else _win.zero_block(xp, x, ix, w, dev)
             wins, st.buffer = _win.last_window(xp, _win.append(xp, buf, x, ix), w, ix, dev)
