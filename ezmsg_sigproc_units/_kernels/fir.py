@@ -44,27 +44,23 @@ from .nonfinite import guard_fir
 
 class FIRPlan:
     """One set of taps for one compute dtype. Pickles as what cannot be recomputed (the taps
-    and the choices below); the device table is rebuilt on first use (``on(xp, like)``)."""
+    and the choices below); the device table is rebuilt on first use (``on(xp, like)``).
+
+    ``taps`` ``(ntaps, K)`` float64 host (K = 1 for one filter); ``bank`` K for a filter bank
+    (output ``(T, C, K)``), None for one filter (``(T, C)``); ``method`` ``"direct"``,
+    ``"fft"`` or ``"gain"`` (one tap); ``block`` direct: outputs per block ``L``, fft: new
+    outputs per frame ``N - ntaps + 1``; ``nfft`` the FFT frame length (0 for direct);
+    ``dtype`` / ``complex_dtype`` names of the data dtype and (fft) the spectrum's (MLX dtypes
+    do not pickle); ``spans`` a bank's kernel lengths without trailing zero taps (how long a
+    non-finite input stays in each kernel's outputs), None for one filter (all its taps)."""
 
     def __init__(self, taps: np.ndarray, bank: int | None, method: str, block: int,
                  nfft: int, dtype: str, complex_dtype: str | None) -> None:
-        self.taps = taps
-        """``(ntaps, K)`` float64 host (K = 1 for one filter)."""
-        self.ntaps = taps.shape[0]
-        self.bank = bank
-        """K for a filter bank (output ``(T, C, K)``), None for one filter (``(T, C)``)."""
-        self.method = method
-        """``"direct"``, ``"fft"`` or ``"gain"`` (one tap)."""
-        self.block = block
-        """Direct: outputs per block ``L``; fft: new outputs per frame ``N - ntaps + 1``."""
-        self.nfft = nfft
-        """FFT frame length (0 for direct)."""
+        self.taps, self.ntaps, self.bank = taps, taps.shape[0], bank
+        self.method, self.block, self.nfft = method, block, nfft
         self.dtype, self.complex_dtype = dtype, complex_dtype
-        """Names of the data dtype and (fft) the spectrum's dtype (MLX dtypes do not pickle)."""
         self.spans = None if bank is None else tuple(
             int(np.flatnonzero(col)[-1]) + 1 if col.any() else 1 for col in (taps != 0.0).T)
-        """A bank's kernel lengths without trailing zero taps (how long a non-finite input
-        stays in each kernel's outputs); None for one filter (all its taps)."""
         self._table: Any = None
 
     def on(self, xp: Any, like: Any = None) -> Any:

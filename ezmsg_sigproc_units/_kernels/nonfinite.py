@@ -26,7 +26,7 @@ from typing import Any
 from .._backend import arange, compiles, device_of
 
 _NAN = float("nan")
-_SCAN_ROWS = 32  # compiled kernels take the running sum up to this many rows
+_SCAN_ROWS = 32  # eager running sums along time up to this many rows
 
 
 def zero_nonfinite(xp: Any, x: Any) -> Any:
@@ -41,30 +41,30 @@ def zero_nonfinite(xp: Any, x: Any) -> Any:
 def nan_from_first(xp: Any, x: Any) -> Any:
     """``(T, C)``: 0 before each channel's first non-finite entry of ``x``, NaN at and after
     it. ``d = x - x`` is NaN exactly at the non-finite entries (one operation: torch's
-    ``x * 0.0`` wraps the scalar first, twice the cost); a running sum of ``d`` keeps the
-    NaN. A compiled kernel (JAX) marks the rows from each channel's first non-finite index
-    instead once the chunk is longer than ``_SCAN_ROWS``: XLA's CPU running sum is a
-    quadratic windowed sum (880 us at 3000 x 64), while the index passes fuse. Eager
-    backends keep the one running sum (torch: 32 us at 300 x 64, against 120 us for the
-    index passes' separate reductions)."""
+    ``x * 0.0`` wraps the scalar first, twice the cost). How the NaN is carried forward in
+    time depends on how the backend runs (timings at 3000 x 64 float32, one thread):
+
+    * compiled (JAX, MLX): each channel's first non-finite row, a min over time, marks the
+      rows from it on; the passes fuse. (XLA's CPU running sum is a quadratic windowed sum,
+      880 us; an argmax took 4x the min at 3000 x 1024.)
+    * eager: a running sum of ``d``, one operation: along time for short chunks, over the
+      transposed view for longer ones (torch 165 us against 540; both NumPy's and torch's
+      running sum along the first axis are slow, worst at power-of-two channel counts).
+    """
     d = x - x
     T = x.shape[0]
     if T == 1:
         return d
-    if T <= _SCAN_ROWS or not compiles(xp):
-        return _cumsum(xp, d)
-    bad = xp.isnan(d)
-    first = xp.argmax(xp.astype(bad, d.dtype), axis=0)  # the first maximum: the first True
-    idx = xp.reshape(arange(xp, 0, T, dtype=first.dtype, device=device_of(x)), (T, 1))
-    return xp.where((idx >= first) & xp.any(bad, axis=0), _NAN, d)
-
-
-def _cumsum(xp: Any, a: Any) -> Any:
-    """``cumulative_sum(a, axis=0)``; NumPy's spelling ``cumsum`` where the namespace has it
-    (the same operation; array_api_compat's ``cumulative_sum`` first looks up the namespace
-    again: torch 5.8 us against 2.6 at 30 x 64)."""
-    cumsum = getattr(xp, "cumsum", None)
-    return xp.cumulative_sum(a, axis=0) if cumsum is None else cumsum(a, axis=0)
+    if compiles(xp):
+        idx = xp.reshape(arange(xp, 0, T, dtype=xp.int32, device=device_of(x)), (T, 1))
+        first = xp.min(xp.where(xp.isnan(d), idx, T), axis=0)
+        return xp.where(idx >= first, _NAN, d)
+    cumsum = getattr(xp, "cumsum", None)  # NumPy's spelling: array_api_compat's
+    if cumsum is None:  # cumulative_sum looks the namespace up again (torch: 2x at 30 x 64)
+        cumsum = xp.cumulative_sum
+    if T <= _SCAN_ROWS:
+        return cumsum(d, axis=0)
+    return xp.permute_dims(cumsum(xp.permute_dims(d, (1, 0)), axis=1), (1, 0))
 
 
 def within(xp: Any, bad: Any, width: int, count: int | None = None) -> Any:
