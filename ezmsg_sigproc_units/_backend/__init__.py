@@ -26,6 +26,7 @@ from .namespace import (
     device_of,
     is_numpy_namespace,
     namespace_and_device,
+    runs_synchronously,
     slices_are_copies,
 )
 from .random import DeviceRNG
@@ -64,6 +65,7 @@ __all__ = [
     "ones",
     "resolve",
     "scalar",
+    "runs_synchronously",
     "slices_are_copies",
     "supports_float64",
     "to_host",

@@ -112,6 +112,16 @@ def is_numpy_namespace(xp: Any) -> bool:
     return array_api_compat.is_numpy_namespace(xp)  # 0.06 us: kernels branch on it per chunk
 
 
+def runs_synchronously(xp: Any, x: Any) -> bool:
+    """Whether operations on ``x`` finish on the host as they are called: NumPy, and torch on
+    the CPU. Reading a value of such an array back waits for nothing, so a kernel may check a
+    flag on the host there; on a GPU or a compiling backend (JAX, MLX) the same read would
+    stall the queue of work a pipeline keeps in flight."""
+    if array_api_compat.is_numpy_namespace(xp):
+        return True
+    return array_api_compat.is_torch_namespace(xp) and x.device.type == "cpu"
+
+
 def _rebuild_mlx(host: np.ndarray, dtype: str) -> Any:
     import mlx.core as mx
 

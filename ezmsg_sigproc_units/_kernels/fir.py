@@ -33,13 +33,12 @@ from .._backend import (
     device_of,
     dtype_from_name,
     dtype_name,
-    is_numpy_namespace,
+    runs_synchronously,
     zeros,
 )
 from .._backend import fft as _fft
 from .linalg import matmul
-from .linalg_numpy import all_finite
-from .nonfinite import guard_fir
+from .nonfinite import guard_fir, host_all_finite
 
 
 class FIRPlan:
@@ -147,16 +146,16 @@ def fir_filter(xp: Any, plan: FIRPlan, x: Any, tail: Any) -> tuple[Any, Any]:
     if x.shape[0] == 0 or x.shape[1] == 0:  # torch's FFT rejects empty batches
         return _empty(xp, plan, x), tail
     kernel = _KERNELS[(plan.method, plan.bank is not None)]
-    if is_numpy_namespace(xp):
-        # NumPy has no device: a host check costs no synchronisation, so the guard's extra
-        # passes run only for a chunk whose output is not finite.
+    if runs_synchronously(xp, x):
+        # NumPy and torch-CPU: a host check waits for nothing, so the guard's extra passes
+        # run only for a chunk whose output is not finite.
         y, new_tail = kernel(xp, table, tail, x)
-        if all_finite(y):
+        if host_all_finite(xp, y):
             return y, new_tail
     return compile_kernel(xp, _guarded(kernel, plan.spans))(table, tail, x)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _guarded(kernel: Any, spans: tuple[int, ...] | None) -> Any:
     """``kernel`` under the non-finite guard (one object per kernel and spans: the compiler
     caches per function)."""

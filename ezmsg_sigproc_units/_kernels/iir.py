@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import compile_kernel, dtype_name, is_numpy_namespace, zeros
+from .._backend import compile_kernel, dtype_name, is_numpy_namespace, runs_synchronously, zeros
 from . import iir_numpy
 from .iir_design import DIRECT_BLOCKS
 from .iir_plan import IIRMatrices, IIRPlan
 from .linalg import matmul
-from .nonfinite import guard_iir
+from .nonfinite import guard_iir, host_all_finite
 
 __all__ = ["IIRPlan", "iir_filter", "iir_initial_state", "iir_plan", "iir_zero_state",
            "zi_from_scipy", "zi_to_scipy"]
@@ -82,6 +82,10 @@ def iir_filter(xp: Any, plan: IIRPlan, x: Any, z: Any, *,
     if native and is_numpy_namespace(xp):
         return iir_numpy.filter_numpy(xp, mats, x, z)
     kernel, arrays = _portable(mats, T)
+    if runs_synchronously(xp, x):  # torch-CPU: unguarded, then one flag read on the host
+        y, z1 = compile_kernel(xp, kernel.args[0])(arrays, x, z)
+        if host_all_finite(xp, z1) or host_all_finite(xp, x):  # NaN state: NaN stays
+            return y, z1
     return compile_kernel(xp, kernel)(arrays, x, z)
 
 
