@@ -130,10 +130,6 @@ class FilterbankState:
     tail: Any = None
     """The last ``ntaps - 1`` inputs, ``(ntaps - 1, C)`` with C the flattened other dims."""
 
-    lengths: tuple[int, ...] = ()
-    """Each kernel's length without trailing zero taps (how long a non-finite input stays in
-    its outputs)."""
-
     axis: str = ""
     """Name of the dim being filtered."""
 
@@ -165,9 +161,6 @@ class FilterbankTransformer(
         taps = bank_taps(s)
         st.plan = fir.fir_plan(xp, taps, dtype=dt, device=dev,
                                fft_min_taps=_FFT_MIN_TAPS[s.mode])
-        nonzero = taps != 0.0  # each kernel's length without its zero padding
-        st.lengths = tuple(int(np.flatnonzero(col)[-1]) + 1 if col.any() else 1
-                           for col in nonzero.T)
         shape = message.data.shape
         other = [d for d in range(len(shape)) if d != ix]
         st.tail = fir.fir_zero_state(xp, st.plan, math.prod(shape[d] for d in other))
