@@ -40,3 +40,43 @@ class TransformerUnit(
         if result is not None:
             materialize(result.data)
             yield self.OUTPUT_SIGNAL, result
+
+
+def has_no_windows(result: typing.Any, dims: typing.Iterable[str]) -> bool:
+    """True when any of ``dims`` is in ``result`` with length zero (a windowed output that
+    carries no window). Dims it lacks are ignored, and emptiness along other dims (every
+    channel selected away upstream) does not count: such messages keep the stream's cadence."""
+    shape, out_dims = result.data.shape, result.dims
+    return any(d in out_dims and shape[out_dims.index(d)] == 0 for d in dims)
+
+
+class WindowedUnit(
+    TransformerUnit[SettingsType, MessageInType, MessageOutType, TransformerType],
+    ABC,
+    typing.Generic[SettingsType, MessageInType, MessageOutType, TransformerType],
+):
+    """A transformer Unit whose processor emits windows: it publishes only outputs that carry
+    at least one (those with zero length along a dim of ``_window_dims``), so downstream
+    Units never receive, process and forward empty messages. ``_outputs`` may split one
+    output into several messages. The offline processor is unchanged (one output per input,
+    empty when no window completes)."""
+
+    WINDOW_DIMS: typing.ClassVar[tuple[str, ...]] = ("time",)
+    """The output dims that count windows (default: the window stamps' ``time``)."""
+
+    def _window_dims(self, message: typing.Any) -> tuple[str, ...]:
+        return self.WINDOW_DIMS
+
+    def _outputs(self, message: typing.Any, result: typing.Any) -> typing.Iterable[typing.Any]:
+        return (result,)
+
+    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
+    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
+    @profile_subpub(trace_oldest=False)
+    async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
+        result = await self.processor.__acall__(message)
+        if result is None or has_no_windows(result, self._window_dims(message)):
+            return
+        for out in self._outputs(message, result):
+            materialize(out.data)
+            yield self.OUTPUT_SIGNAL, out

@@ -15,7 +15,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
 from ._processors import IdleOutput
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from ._validate import check_member
 from .aggregate import AggregationFunction, RangedAggregateSettings, RangedAggregateTransformer
 from .materialize import MaterializeMode
@@ -110,7 +110,7 @@ class BandPowerTransformer(CompositeProcessor[BandPowerSettings, AxisArray, Axis
         return result
 
 
-class BandPower(TransformerUnit[BandPowerSettings, AxisArray, AxisArray, BandPowerTransformer]):
+class BandPower(WindowedUnit[BandPowerSettings, AxisArray, AxisArray, BandPowerTransformer]):
     SETTINGS = BandPowerSettings
 
 

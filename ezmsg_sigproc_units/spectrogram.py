@@ -16,7 +16,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ._backend import materialize
 from ._messages import replace_fields
 from ._processors import IdleOutput, StatelessTransformer
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from .spectrum import (
     SpectralOutput,
     SpectralTransform,
@@ -128,7 +128,7 @@ class SpectrogramTransformer(CompositeProcessor[SpectrogramSettings, AxisArray, 
 
 
 class Spectrogram(
-    TransformerUnit[SpectrogramSettings, AxisArray, AxisArray, SpectrogramTransformer]
+    WindowedUnit[SpectrogramSettings, AxisArray, AxisArray, SpectrogramTransformer]
 ):
     SETTINGS = SpectrogramSettings
 

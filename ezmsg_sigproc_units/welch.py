@@ -17,7 +17,7 @@ from ezmsg.baseproc import CompositeProcessor
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from ._validate import check_count, check_member, check_real
 from .aggregate import AggregateSettings, AggregateTransformer, AggregationFunction
 from .spectrogram import RenameDimSettings, RenameDimTransformer
@@ -86,5 +86,5 @@ class WelchTransformer(CompositeProcessor[WelchSettings, AxisArray, AxisArray]):
         return result
 
 
-class Welch(TransformerUnit[WelchSettings, AxisArray, AxisArray, WelchTransformer]):
+class Welch(WindowedUnit[WelchSettings, AxisArray, AxisArray, WelchTransformer]):
     SETTINGS = WelchSettings

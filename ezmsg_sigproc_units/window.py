@@ -17,9 +17,9 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
-from ._messages import axis_index
+from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from ._validate import check_real
 from ._window_plan import WindowPlan
 
@@ -41,8 +41,10 @@ class WindowSettings(ez.Settings):
     ``"time"`` when present, else the first dim. It needs a LinearAxis (regular sampling)."""
 
     newaxis: str | None = None
-    """Name of the inserted window dim. None (default) means ``"win"``; if the input already
-    has a dim of that name, ``"<name>_win"`` is used."""
+    """Name of the inserted window dim; if the input already has a dim of that name,
+    ``"<name>_win"`` is used. None (default): the transformer names it ``"win"``, and the
+    ``Window`` Unit publishes each window as its own message without that dim (``[time, ch]``,
+    its time axis stamped with the window's first sample)."""
 
     window_dur: float | None = None
     """Window length in the axis' unit (seconds), floored to whole samples (at least one).
@@ -201,6 +203,10 @@ class WindowTransformer(
                 return out
         if self.settings.window_dur is None:  # the identity: no state, no checks
             return message
+        if type(message.data).__module__.partition(".")[0] == "sparse":  # pydata sparse
+            raise TypeError(f"Window: {type(message.data).__module__}."
+                            f"{type(message.data).__name__} data (pydata sparse) is not "
+                            f"supported; densify it first (e.g. .todense())")
         return super().__call__(message)
 
     async def __acall__(self, message: AxisArray) -> AxisArray:
@@ -223,8 +229,38 @@ class WindowTransformer(
         return p.step(message)  # the plan describes the message it was built from
 
 
-class Window(TransformerUnit[WindowSettings, AxisArray, AxisArray, WindowTransformer]):
+class Window(WindowedUnit[WindowSettings, AxisArray, AxisArray, WindowTransformer]):
+    """Publishes only messages that carry at least one window. With ``newaxis=None`` (and
+    windows stacked, not batched) each window is published as its own message without the
+    window dim; its time axis starts at the window's first sample."""
+
     SETTINGS = WindowSettings
+
+    def _window_dims(self, message: AxisArray) -> tuple[str, ...]:
+        return (self.processor.state.newaxis, self.processor._axis(message))
+
+    def _outputs(self, message: AxisArray, result: AxisArray) -> Any:
+        s = self.SETTINGS
+        if s.newaxis is not None or s.window_dur is None or s.batch_windows:
+            return (result,)
+        return split_windows(result, self.processor.state.newaxis,
+                             self.processor._axis(message))
+
+
+def split_windows(message: AxisArray, newaxis: str, axis: str) -> list[AxisArray]:
+    """One message per window of ``message`` (a ``WindowTransformer`` output): the ``newaxis``
+    dim dropped, ``axis`` stamped with the absolute time of the window's first sample and
+    declared the stream dim."""
+    ix = axis_index(message, newaxis, "newaxis")
+    win_ax, time_ax = message.axes[newaxis], message.axes[axis]
+    dims = [d for d in message.dims if d != newaxis]
+    others = {k: v for k, v in message.axes.items() if k not in (newaxis, axis)}
+    first = win_ax.offset + time_ax.offset  # the first window's first sample
+    pre = (slice(None),) * ix
+    return [replace_fields(message, message.data[(*pre, i, ...)], dims=dims, stream_dim=axis,
+                           axes={**others, axis: LinearAxis(time_ax.unit, time_ax.gain,
+                                                            first + i * win_ax.gain)})
+            for i in range(message.data.shape[ix])]
 
 
 def windowing(
