@@ -21,7 +21,17 @@ from ._backend import fft as _fft
 from ._kernels import spectral, tapers
 
 
-class WindowFunction(str, enum.Enum):
+class OptionsEnum(enum.Enum):
+    """Base of the option enums (window, transform, output, aggregation): ``options()`` lists
+    the values a user may configure, e.g. for a settings form."""
+
+    @classmethod
+    def options(cls) -> list:
+        """The members' values, in definition order."""
+        return [member.value for member in cls]
+
+
+class WindowFunction(str, OptionsEnum):
     """Taper applied to the chunk before the FFT (symmetric forms)."""
 
     NONE = "None (Rectangular)"
@@ -35,7 +45,7 @@ class WindowFunction(str, enum.Enum):
     KAISER = "Kaiser"
 
 
-class SpectralTransform(str, enum.Enum):
+class SpectralTransform(str, OptionsEnum):
     """What is computed from the complex spectrum ``F`` (``F`` normalised by ``norm``)."""
 
     RAW_COMPLEX = "Complex FFT Output"
@@ -53,7 +63,7 @@ class SpectralTransform(str, enum.Enum):
     """``10 log10`` of POWER."""
 
 
-class SpectralOutput(str, enum.Enum):
+class SpectralOutput(str, OptionsEnum):
     """Which frequencies are returned."""
 
     FULL = "Full Spectrum"

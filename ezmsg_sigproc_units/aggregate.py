@@ -9,7 +9,6 @@ its namespace; float32 stays float32.
 
 from __future__ import annotations
 
-import enum
 import math
 import numbers
 from typing import Any
@@ -22,7 +21,13 @@ from ezmsg.baseproc import (
 )
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
-from ._axis_coords import host_coords, select_bands
+from ._axis_coords import (  # the peer's public helpers are re-exported here
+    aggregate_slices,  # noqa: F401
+    axis_coordinates,  # noqa: F401
+    host_coords,
+    needs_coordinates,  # noqa: F401
+    select_bands,
+)
 from ._backend import (
     array_namespace,
     asarray,
@@ -34,11 +39,12 @@ from ._backend import (
 from ._kernels import reductions
 from ._messages import axis_index, default_axis, replace_fields
 from ._processors import StatelessTransformer, StreamAxisMixin
+from ._spectrum_plan import OptionsEnum
 from ._units import TransformerUnit
 from ._validate import check_member
 
 
-class AggregationFunction(str, enum.Enum):
+class AggregationFunction(str, OptionsEnum):
     """The reduction applied along the axis (values are the names users configure)."""
 
     NONE = "None (all)"

@@ -11,41 +11,72 @@ import numpy as np
 from ezmsg.baseproc.util.streamdim import resolve_feature_dim
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
-from ._backend import array_namespace
+from ._backend import array_namespace, asarray, is_float_dtype, namespace_and_device
+from ._backend.portable import is_array
 from ._kernels import coordinates
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StatelessTransformer
 from ._units import TransformerUnit
 
 
+def _operands(*values: Any) -> tuple[Any, list, bool]:
+    """(namespace, the values as its arrays, whether all were plain scalars). Python or NumPy
+    scalars and sequences are accepted as the peer's functions accept them: beside an array
+    they join its namespace, device and float dtype; alone they compute in NumPy."""
+    arrays = [v for v in values if is_array(v)]
+    if not arrays:
+        host = [np.asarray(v) for v in values]
+        return array_namespace(*host), host, all(h.ndim == 0 for h in host)
+    array_namespace(*arrays)  # TypeError for arrays of different namespaces
+    xp, dev = namespace_and_device(arrays[0])
+    dtype = arrays[0].dtype if is_float_dtype(xp, arrays[0].dtype) else None
+    return xp, [v if is_array(v) else asarray(xp, np.asarray(v), dtype=dtype, device=dev)
+                for v in values], False
+
+
+def _out(result: Any, scalar: bool) -> Any:
+    """0-d NumPy results of scalar input as NumPy scalars (as the peer returns them)."""
+    if not scalar:
+        return result
+    if isinstance(result, tuple):
+        return tuple(r[()] for r in result)
+    return result[()]
+
+
+def _apply(fn: Any, *values: Any) -> Any:
+    xp, arrays, scalar = _operands(*values)
+    return _out(fn(xp, *arrays), scalar)
+
+
 def polar2z(r: Any, theta: Any) -> Any:
-    """Complex ``r * exp(i theta)`` (complex64 for float32 input, complex128 for float64)."""
-    return coordinates.polar2z(array_namespace(r, theta), r, theta)
+    """Complex ``r * exp(i theta)`` (complex64 for float32 input, complex128 for float64).
+    Arrays of any backend, or Python/NumPy scalars (as every function here)."""
+    return _apply(coordinates.polar2z, r, theta)
 
 
 def z2polar(z: Any) -> tuple[Any, Any]:
     """``(|z|, angle(z))`` of complex ``z``; angle in ``(-pi, pi]``."""
-    return coordinates.z2polar(array_namespace(z), z)
+    return _apply(coordinates.z2polar, z)
 
 
 def cart2z(x: Any, y: Any) -> Any:
     """Complex ``x + i y``."""
-    return coordinates.cart2z(array_namespace(x, y), x, y)
+    return _apply(coordinates.cart2z, x, y)
 
 
 def z2cart(z: Any) -> tuple[Any, Any]:
     """``(real(z), imag(z))``."""
-    return coordinates.z2cart(array_namespace(z), z)
+    return _apply(coordinates.z2cart, z)
 
 
 def cart2pol(x: Any, y: Any) -> tuple[Any, Any]:
     """``(r, theta)``: ``r = hypot(x, y)``, ``theta = atan2(y, x)`` in ``(-pi, pi]``."""
-    return coordinates.cart2pol(array_namespace(x, y), x, y)
+    return _apply(coordinates.cart2pol, x, y)
 
 
 def pol2cart(r: Any, theta: Any) -> tuple[Any, Any]:
     """``(r cos theta, r sin theta)``."""
-    return coordinates.pol2cart(array_namespace(r, theta), r, theta)
+    return _apply(coordinates.pol2cart, r, theta)
 
 
 class CoordinateMode(str, Enum):

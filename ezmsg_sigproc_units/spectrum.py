@@ -19,7 +19,13 @@ from ._backend import array_namespace, device_of, dtype_from_name, zeros
 from ._kernels import elementwise, spectral, tapers
 from ._messages import axis_index, default_axis, replace_fields
 from ._processors import StreamAxisMixin
-from ._spectrum_plan import SCALED, SpectralOutput, SpectralTransform, WindowFunction
+from ._spectrum_plan import (
+    SCALED,
+    OptionsEnum,  # noqa: F401  (the peer exports it from here)
+    SpectralOutput,
+    SpectralTransform,
+    WindowFunction,
+)
 from ._units import TransformerUnit
 from ._validate import check_member
 

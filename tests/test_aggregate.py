@@ -302,3 +302,66 @@ def test_ranged_chunked_equals_whole_and_pickles(backend, op, bands):
     assert_pickle_resumes(make, msg, split_at=5, axis="time")
     assert isinstance(make(), RangedAggregateTransformer)
     assert isinstance(make().state, RangedAggregateState)
+
+
+# ------------------------------------------------------------- the peer's public helpers
+def _np_op(op, seg, axis, coords):
+    if op is AF.TRAPEZOID:
+        return np.trapezoid(seg, x=coords, axis=axis)
+    r = getattr(np, op.value)(seg, axis=axis)
+    return coords[r] if op in ARG else r
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.value)
+def test_aggregate_slices_matches_numpy(backend, float_dtype, op):
+    from ezmsg_sigproc_units.aggregate import aggregate_slices
+
+    rng = np.random.default_rng(3)
+    host = rng.normal(size=(2, 12, 3))
+    host[0, 4, 1] = np.nan if op.value.startswith("nan") else host[0, 4, 1]
+    coords = np.sort(rng.uniform(0, 40, 12))  # irregular: a LinearAxis guess would be wrong
+    slices = [slice(1, 5), slice(6, 12), slice(0, 2)]
+    x = backend.asarray(host, float_dtype)
+    out = aggregate_slices(x, slices, 1, op, coordinates=coords)
+    ref = np.stack([_np_op(op, host[:, sl], 1, coords[sl]) for sl in slices], axis=1)
+    assert_close(out, ref, xp=backend.xp, device=backend.device,
+                 dtype=getattr(backend.xp, float_dtype))
+
+
+def test_aggregate_slices_index_and_empty_and_missing_coordinates(backend):
+    from ezmsg_sigproc_units.aggregate import aggregate_slices
+
+    host = np.array([[1.0, 5.0, 2.0, 7.0, 3.0]])
+    x = backend.asarray(host, "float32")
+    idx = aggregate_slices(x, [slice(0, 3), slice(2, 5)], -1, AF.ARGMAX,
+                           index_to_coordinate=False)
+    from ezmsg_sigproc_units._backend import to_host
+
+    assert to_host(idx).ravel().tolist() == [1, 1]  # within-slice positions
+    empty = aggregate_slices(x, [], 1, AF.MEAN)
+    assert tuple(empty.shape) == (1, 0)
+    for op in (AF.ARGMIN, AF.TRAPEZOID):
+        with pytest.raises(ValueError, match="^coordinates"):
+            aggregate_slices(x, [slice(0, 2)], 1, op)
+    with pytest.raises(ValueError, match="^coordinates"):
+        aggregate_slices(x, [slice(0, 2)], 1, AF.TRAPEZOID, coordinates=np.arange(4.0))
+    with pytest.raises(ValueError, match="^operation"):
+        aggregate_slices(x, [slice(0, 2)], 1, AF.NONE)
+
+
+def test_axis_coordinates_and_needs_coordinates():
+    from ezmsg_sigproc_units.aggregate import axis_coordinates, needs_coordinates
+
+    data = np.zeros((4, 3))
+    lin = AxisArray(data, dims=["time", "ch"],
+                    axes={"time": LinearAxis(gain=0.5, offset=2.0),
+                          "ch": CoordinateAxis(np.array(["a", "b", "c"]), dims=["ch"])})
+    np.testing.assert_array_equal(axis_coordinates(lin, "time"), [2.0, 2.5, 3.0, 3.5])
+    np.testing.assert_array_equal(axis_coordinates(lin, "ch"), ["a", "b", "c"])
+    bare = AxisArray(data, dims=["time", "ch"])
+    np.testing.assert_array_equal(axis_coordinates(bare, "time"), [0.0, 1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="freq"):
+        axis_coordinates(lin, "freq")
+    assert [op for op in AF if needs_coordinates(op)] == [AF.ARGMIN, AF.ARGMAX, AF.TRAPEZOID]
+    assert needs_coordinates([AF.MEAN, AF.TRAPEZOID]) and not needs_coordinates([AF.MEAN])
+    assert AF.options()[0] == "None (all)" and "trapezoid" in AF.options()

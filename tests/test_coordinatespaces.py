@@ -195,3 +195,34 @@ def test_functions_reject_mixed_namespaces(backend):
         pytest.skip("needs a second namespace")
     with pytest.raises(TypeError, match="different namespaces"):
         cart2pol(backend.asarray(_host(shape=(3,))), _host(shape=(3,)))
+
+
+# ----------------------------------------------------- Python scalars, as the peer accepts
+def test_functions_accept_python_scalars():
+    from ezmsg_sigproc_units import coordinatespaces as cs
+
+    r, theta = cs.cart2pol(3.0, -4)
+    assert isinstance(r, float) and r == 5.0 and theta == np.arctan2(-4.0, 3.0)
+    x, y = cs.pol2cart(2, np.pi / 2)
+    assert np.isclose(x, 0.0, atol=1e-15) and y == 2.0
+    z = cs.cart2z(1, 2.5)
+    assert isinstance(z, complex) and z == 1 + 2.5j
+    assert cs.z2cart(1 - 2j) == (1.0, -2.0)
+    mag, ang = cs.z2polar(-1j)
+    assert mag == 1.0 and ang == -np.pi / 2
+    assert np.isclose(cs.polar2z(2.0, np.pi), -2.0 + 0j)
+    lists = cs.cart2pol([1.0, 0.0], [0.0, 2.0])  # sequences become NumPy arrays
+    np.testing.assert_allclose(lists[0], [1.0, 2.0])
+
+
+def test_scalar_beside_an_array_joins_its_backend(backend, float_dtype):
+    from ezmsg_sigproc_units import coordinatespaces as cs
+
+    x = backend.asarray([3.0, -1.0, 0.5], float_dtype)
+    r, theta = cs.cart2pol(x, 4.0)
+    host = np.array([3.0, -1.0, 0.5])
+    _check(backend, r, np.hypot(host, 4.0), float_dtype)
+    _check(backend, theta, np.arctan2(4.0, host), float_dtype, trig=True)
+    px, py = cs.pol2cart(2.0, x)
+    _check(backend, px, 2.0 * np.cos(host), float_dtype, trig=True)
+    _check(backend, py, 2.0 * np.sin(host), float_dtype, trig=True)
