@@ -29,11 +29,13 @@ class DownsampleSettings(ez.Settings):
     """Desired output rate (Hz, the axis' inverse unit). The factor is the largest integer
     ``q`` with ``fs / q >= target_rate``, i.e. ``floor(fs / target_rate)``; the output rate
     ``fs / q`` is therefore at least ``target_rate``. A ``target_rate`` above the input rate
-    raises ``ValueError`` at the first message. Needs a LinearAxis. Default None."""
+    keeps every sample (factor 1, with a logged warning, as ezmsg-sigproc). Needs a
+    LinearAxis. Default None."""
 
     factor: int | None = None
-    """Keep every ``factor``-th sample (integer >= 1). Give either ``factor`` or
-    ``target_rate``, not both; with neither, every sample is kept (factor 1). Default None."""
+    """Keep every ``factor``-th sample (integer >= 1). When ``target_rate`` is given too,
+    ``factor`` is used and ``target_rate`` ignored (as in ezmsg-sigproc; a warning is
+    logged); with neither, every sample is kept (factor 1). Default None."""
 
     axis: str | None = None
     """Dim to downsample along. None (default) follows the message's declared ``stream_dim``,
@@ -47,9 +49,9 @@ class DownsampleSettings(ez.Settings):
                                  f"{self.target_rate!r}")
         if self.factor is not None:
             check_count("factor", self.factor)
-            if self.target_rate is not None:
-                raise ValueError(f"factor: give either factor ({self.factor}) or target_rate "
-                                 f"({self.target_rate}), not both")
+            if self.target_rate is not None:  # the peer's rule: factor wins
+                ez.logger.warning(f"downsample: factor={self.factor} is used and "
+                                  f"target_rate={self.target_rate} is ignored (both given)")
         if self.axis is not None and (not isinstance(self.axis, str) or not self.axis):
             raise ValueError(f"axis: must be a dim name or None, got {self.axis!r}")
 
@@ -81,7 +83,7 @@ class DownsampleTransformer(
         axis_index(message, axis)
         st.axis = axis
         st.s_idx = 0
-        if s.target_rate is None:
+        if s.factor is not None or s.target_rate is None:
             st.q = s.factor or 1
             return
         ax = message.axes.get(axis)
@@ -89,9 +91,9 @@ class DownsampleTransformer(
             raise ValueError(f"axis: target_rate needs a LinearAxis on dim {axis!r} to know the "
                              f"input rate; give factor instead")
         fs = 1.0 / ax.gain
-        if s.target_rate > fs * (1.0 + 1e-9):
-            raise ValueError(f"target_rate: {s.target_rate} Hz is above the input rate "
-                             f"{fs} Hz of dim {axis!r}; downsampling cannot raise the rate")
+        if s.target_rate > fs * (1.0 + 1e-9):  # as the peer: warn, keep every sample
+            ez.logger.warning(f"downsample: target_rate {s.target_rate} Hz is above the input "
+                              f"rate {fs} Hz of dim {axis!r}; every sample is kept (factor 1)")
         st.q = max(1, int(math.floor(fs / s.target_rate + 1e-9)))
 
     def _process(self, message: AxisArray) -> AxisArray:

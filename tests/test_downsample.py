@@ -75,10 +75,12 @@ def test_target_rate_picks_floor_factor(target, q):
     np.testing.assert_array_equal(out.data[:, 0], np.arange(12.0)[::q])
 
 
-def test_target_rate_above_input_rate_raises_at_first_message():
-    proc = downsample(target_rate=150.0)
-    with pytest.raises(ValueError, match="^target_rate"):
-        proc(_msg(_Np, np.zeros((4, 1))))
+def test_target_rate_above_input_rate_keeps_every_sample():
+    proc = downsample(target_rate=150.0)  # input 100 Hz: unreachable, so factor 1 (the peer's)
+    host = np.arange(4.0).reshape(4, 1)
+    out = proc(_msg(_Np, host))
+    assert proc.state.q == 1
+    np.testing.assert_array_equal(out.data, host)
 
 
 def test_target_rate_needs_linear_axis():
@@ -92,11 +94,25 @@ def test_target_rate_needs_linear_axis():
     (dict(factor=0), "factor"), (dict(factor=-2), "factor"), (dict(factor=1.5), "factor"),
     (dict(factor=True), "factor"), (dict(target_rate=0.0), "target_rate"),
     (dict(target_rate=-5.0), "target_rate"), (dict(target_rate=float("nan")), "target_rate"),
-    (dict(factor=2, target_rate=10.0), "factor"), (dict(axis=""), "axis"),
+    (dict(factor=2, target_rate=-1.0), "target_rate"), (dict(axis=""), "axis"),
 ])
 def test_bad_settings(kw, field):
     with pytest.raises(ValueError, match=f"^{field}"):
         DownsampleSettings(**kw)
+
+
+def test_factor_wins_over_target_rate(backend):
+    # As ezmsg-sigproc: with both given, factor is used and target_rate ignored, even a
+    # target_rate that would pick another factor or could not be met (150 Hz > 100 Hz).
+    host = np.arange(24.0).reshape(12, 2)
+    for target in (50.0, 150.0):
+        proc = DownsampleTransformer(DownsampleSettings(target_rate=target, factor=3))
+        msg = _msg(backend, host)
+        out = proc(msg)
+        assert proc.state.q == 3
+        assert_close(out.data, host[::3], xp=backend.xp, device=backend.device,
+                     dtype=msg.data.dtype)
+        assert out.axes["time"].gain == pytest.approx(0.03)
 
 
 def test_neither_setting_keeps_every_sample():
