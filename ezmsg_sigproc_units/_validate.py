@@ -24,10 +24,18 @@ def check_real(name: str, value: Any, *, minimum: float | None = None,
         raise ValueError(f"{name}: must be >= {minimum}, got {value!r}")
 
 
-def check_count(name: str, value: Any) -> None:
-    """``value`` must be an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: must be an integer >= 1, got {value!r}")
+def check_count(name: str, value: Any, minimum: int = 1) -> None:
+    """``value`` must be an int >= ``minimum`` (default 1)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+
+
+def check_counts(name: str, value: Any) -> None:
+    """``value`` must be a non-empty tuple or list of ints >= 1."""
+    if (not isinstance(value, (tuple, list)) or not value
+            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
+        raise ValueError(f"{name}: must be a non-empty sequence of integers >= 1, "
+                         f"got {value!r}")
 
 
 def check_member(enum_type: type[enum.Enum], field: str, value: Any) -> Any:
@@ -115,12 +123,6 @@ def butter_specs(cuton: float | None, cutoff: float | None
 
 
 PASS_ZERO = (True, False, "bandpass", "lowpass", "highpass", "bandstop")
-
-
-def check_fir_coef_type(coef_type: str) -> None:
-    """FIR designs produce taps, i.e. ``(b, [1.0])``: only ``coef_type="ba"`` applies."""
-    if coef_type != "ba":
-        raise ValueError(f"coef_type: an FIR design gives 'ba' taps; got {coef_type!r}")
 
 
 def cutoff_edges(cutoff: Any, name: str = "cutoff") -> tuple[float, ...]:

@@ -42,7 +42,7 @@ from ._kernels import plans as _plans
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
-from ._validate import changed_fields, check_count
+from ._validate import changed_fields, check_count, check_counts
 
 _COEF_TYPES = ("ba", "sos")
 _INITIAL = ("steady", "zero")
@@ -65,26 +65,40 @@ class FilterBaseSettings(ez.Settings):
     ``"time"`` when present, else the first dim. State is carried between messages along it."""
 
     coef_type: str = "ba"
-    """``"ba"`` (numerator, denominator) or ``"sos"`` (second-order sections). Default "ba"."""
-
-    fir_fft_min_taps: int = 64
-    """FIR filters with at least this many taps use FFT overlap-save, shorter ones direct
-    products (the result is the same). Default 64."""
+    """``"ba"`` (numerator, denominator) or ``"sos"`` (second-order sections). Default "ba".
+    An FIR design (taps) runs as taps either way: the same filter, exactly."""
 
     use_fast_sosfilt: bool = True
     """Use a backend's native fast path where one exists (NumPy: a sequential block loop);
     False always runs the portable Array API kernel. Same results. Default True."""
 
-    initial_state: str = "steady"
-    """Filter state before the first sample: ``"steady"`` (default; the filter's steady state
-    for a constant input equal to the first sample, scipy's ``sosfilt_zi * x[0]``, so a DC
-    offset causes no onset transient) or ``"zero"`` (a filter at rest)."""
+    use_mlx_metal: bool = True
+    """Accepted for ezmsg-sigproc compatibility, no effect: every backend, MLX included,
+    runs the same portable kernel, whose block sizes are chosen per input. Default True."""
 
-    reset_on_nonfinite: bool = False
-    """If True, a channel whose chunk contains NaN or inf has its filter state reset after
-    that chunk (to zero with ``initial_state="zero"``; with ``"steady"``, re-initialised from
-    its next sample), so its output is finite again from the next chunk on. Outputs inside
-    the offending chunk are unchanged. Default False: an IIR channel stays NaN forever."""
+    mlx_metal_chunk_sizes: tuple[int, ...] = (512,)
+    """Accepted for ezmsg-sigproc compatibility, no effect (see ``use_mlx_metal``): a
+    non-empty sequence of integers >= 1. Default (512,)."""
+
+    thread_min_bytes: int = 1048576
+    """Accepted for ezmsg-sigproc compatibility, no effect: the kernel sets no thread pool
+    (BLAS threads as configured). An integer >= 0 (bytes). Default 1048576."""
+
+    fir_fft_min_taps: int = 64
+    """FIR filters with at least this many taps use FFT overlap-save, shorter ones direct
+    products (the result is the same). Default 64."""
+
+    initial_state: str = dataclasses.field(default="steady", kw_only=True)
+    """Keyword only. Filter state before the first sample: ``"steady"`` (default; the filter's
+    steady state for a constant input equal to the first sample, scipy's ``sosfilt_zi *
+    x[0]``, so a DC offset causes no onset transient) or ``"zero"`` (a filter at rest)."""
+
+    reset_on_nonfinite: bool = dataclasses.field(default=False, kw_only=True)
+    """Keyword only. If True, a channel whose chunk contains NaN or inf has its filter state
+    reset after that chunk (to zero with ``initial_state="zero"``; with ``"steady"``,
+    re-initialised from its next sample), so its output is finite again from the next chunk
+    on. Outputs inside the offending chunk are unchanged. Default False: an IIR channel stays
+    NaN forever."""
 
     def __post_init__(self) -> None:
         if self.axis is not None and (not isinstance(self.axis, str) or not self.axis):
@@ -95,9 +109,15 @@ class FilterBaseSettings(ez.Settings):
         if self.initial_state not in _INITIAL:
             raise ValueError(f"initial_state: must be one of {_INITIAL}, got "
                              f"{self.initial_state!r}")
-        for name in ("use_fast_sosfilt", "reset_on_nonfinite"):
+        for name in ("use_fast_sosfilt", "use_mlx_metal", "reset_on_nonfinite"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be a bool, got {getattr(self, name)!r}")
+        check_counts("mlx_metal_chunk_sizes", self.mlx_metal_chunk_sizes)
+        check_count("thread_min_bytes", self.thread_min_bytes, minimum=0)
+
+
+NO_EFFECT_FIELDS = frozenset({"use_mlx_metal", "mlx_metal_chunk_sizes", "thread_min_bytes"})
+"""Accepted for compatibility, no effect: updating them neither resets nor redesigns."""
 
 
 class FilterSettings(FilterBaseSettings):
@@ -171,7 +191,7 @@ class FilterTransformer(StreamAxisMixin,
     def update_settings(self, new_settings: FilterSettings) -> None:
         """New coefficients (``coefs``/``coef_type`` only) go through
         ``update_coefficients``; any other change resets the filter."""
-        changed = changed_fields(self.settings, new_settings)
+        changed = changed_fields(self.settings, new_settings) - NO_EFFECT_FIELDS
         self.settings = new_settings
         if changed and changed <= {"coefs", "coef_type"}:
             self.update_coefficients(new_settings.coefs, new_settings.coef_type)
@@ -280,7 +300,7 @@ class FilterByDesignTransformer(
                            f"{fs} Hz; redesigning the filter and restarting it")
         coefs = self.get_design_function()(fs)
         st.filter = FilterTransformer(FilterSettings(
-            axis=s.axis, coefs=coefs, coef_type=s.coef_type,
+            axis=s.axis, coefs=coefs, coef_type=_plans.design_coef_type(coefs, s.coef_type),
             **{name: getattr(s, name) for name in _BASE_FIELDS if name != "axis"}))
         st.fs, st.needs_redesign = fs, False
 
@@ -289,7 +309,7 @@ class FilterByDesignTransformer(
         applied at the next message without restarting the filter when its order is kept;
         changes to the base filter settings (axis, initial_state, ...) restart it."""
         new = dataclasses.replace(new_settings or self.settings, **kwargs)
-        changed = changed_fields(self.settings, new)
+        changed = changed_fields(self.settings, new) - NO_EFFECT_FIELDS
         self.settings = new
         if changed & _BASE_FIELDS:
             self._request_reset()
@@ -299,8 +319,9 @@ class FilterByDesignTransformer(
     def _process(self, message: AxisArray) -> AxisArray:
         st = self._state
         if st.needs_redesign:
-            st.filter.update_coefficients(self.get_design_function()(st.fs),
-                                          coef_type=self.settings.coef_type)
+            coefs = self.get_design_function()(st.fs)
+            st.filter.update_coefficients(
+                coefs, coef_type=_plans.design_coef_type(coefs, self.settings.coef_type))
             st.needs_redesign = False
         return st.filter(message)
 

@@ -20,7 +20,7 @@ from ._backend import namespace_and_device, zeros
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
-from ._validate import check_edge, check_fir_coef_type, check_in_band, check_order
+from ._validate import check_edge, check_in_band, check_order
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
@@ -82,7 +82,6 @@ class FIRHilbertFilterSettings(FilterBaseSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_order(self.order)
-        check_fir_coef_type(self.coef_type)
         for name in ("f_lo", "trans_lo", "trans_hi", "weight_pass", "weight_stop_lo",
                      "weight_stop_hi"):
             v = getattr(self, name)

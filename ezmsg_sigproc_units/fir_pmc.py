@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import butter_specs, check_edge, check_fir_coef_type, check_in_band, check_order
+from ._validate import butter_specs, check_edge, check_in_band, check_order
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
@@ -50,7 +50,6 @@ class ParksMcClellanFIRSettings(FilterBaseSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_order(self.order)
-        check_fir_coef_type(self.coef_type)
         check_edge("cuton", self.cuton)
         check_edge("cutoff", self.cutoff)
         butter_specs(self.cuton, self.cutoff)  # cuton == cutoff raises

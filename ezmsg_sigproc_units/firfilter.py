@@ -16,7 +16,6 @@ import numpy.typing as npt
 from ._validate import (
     check_cutoff_and_pass_zero,
     check_edge,
-    check_fir_coef_type,
     check_in_band,
     check_order,
     check_pass_zero,
@@ -59,7 +58,6 @@ class FIRFilterSettings(FilterBaseSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_order(self.order)
-        check_fir_coef_type(self.coef_type)
         check_edge("width", self.width)
         if self.window is None:
             raise ValueError("window: must be a window name such as 'hamming', got None")

@@ -8,12 +8,13 @@ sampling rate on the host, applied by the FIR kernel on the data's backend and d
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._validate import check_edge, check_fir_coef_type
+from ._validate import check_edge, check_real
 from .filter import (
     BaseFilterByDesignTransformerUnit,
     FilterBaseSettings,
@@ -21,25 +22,36 @@ from .filter import (
 )
 
 
-def _check_kernel_size(kernel_size: Any) -> None:
+def _check_kernel_size(kernel_size: Any, minimum: int | None = None) -> None:
     if kernel_size is not None and (isinstance(kernel_size, bool)
                                     or not isinstance(kernel_size, (int, np.integer))
-                                    or kernel_size < 1):
-        raise ValueError(f"kernel_size: must be None or an integer >= 1, got {kernel_size!r}")
+                                    or (minimum is not None and kernel_size < minimum)):
+        at_least = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"kernel_size: must be None or an integer{at_least}, "
+                         f"got {kernel_size!r}")
+
+
+def smooths(sigma: float | None, width: float | None, kernel_size: int | None) -> bool:
+    """False for the passthrough settings (as in ezmsg-sigproc): ``sigma`` None or 0,
+    ``width`` None or <= 0, or ``kernel_size`` <= 1."""
+    return not (sigma is None or sigma == 0 or width is None or width <= 0
+                or (kernel_size is not None and kernel_size <= 1))
 
 
 class GaussianSmoothingSettings(FilterBaseSettings):
     sigma: float | None = 0.01
-    """Standard deviation of the Gaussian, in seconds (times fs gives samples). None means
-    passthrough. Default 0.01."""
+    """Standard deviation of the Gaussian, in seconds (times fs gives samples); >= 0. None or
+    0 means passthrough. Default 0.01."""
 
     width: int | None = 4
     """Half-width of the kernel in standard deviations, used when ``kernel_size`` is None:
     ``int(2 * width * sigma_samples) + 1`` taps (``int(width * sigma_samples) + 1`` causal).
-    Default 4."""
+    None or <= 0 means passthrough. Default 4."""
 
     kernel_size: int | None = None
-    """Number of taps; overrides ``width``. Default None."""
+    """Number of taps; overrides the size ``width`` gives. <= 1 means passthrough. Default
+    None. A design that comes out at one tap (``sigma`` under about ``1 / (2 * width)``
+    samples) is the identity: it warns (``UserWarning``) and passes data through."""
 
     causal: bool = False
     """False (default): symmetric kernel (delay of half the kernel). True: the kernel's right
@@ -47,12 +59,11 @@ class GaussianSmoothingSettings(FilterBaseSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_fir_coef_type(self.coef_type)
-        check_edge("sigma", self.sigma)
-        check_edge("width", self.width)
+        if self.sigma is not None:
+            check_real("sigma", self.sigma, minimum=0.0)
+        if self.width is not None:
+            check_real("width", self.width)
         _check_kernel_size(self.kernel_size)
-        if self.width is None and self.kernel_size is None:
-            raise ValueError("width: required when kernel_size is None")
         if not isinstance(self.causal, bool):
             raise ValueError(f"causal: must be a bool, got {self.causal!r}")
 
@@ -65,16 +76,26 @@ def gaussian_smoothing_filter_design(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(kernel, array([1.0]))``: a Gaussian of standard deviation ``sigma`` *samples*,
     normalised to unit sum, with ``kernel_size`` taps (default ``int(2 * width * sigma) + 1``,
-    or ``int(width * sigma) + 1`` when causal). Causal kernels start at the peak."""
+    or ``int(width * sigma) + 1`` when causal). Causal kernels start at the peak.
+    ``UserWarning`` for a kernel of fewer taps than that default (truncated) and for one
+    tap (the identity)."""
     if sigma is None:
         raise ValueError("sigma: must be a number > 0, got None")
     check_edge("sigma", sigma)
-    _check_kernel_size(kernel_size)
+    _check_kernel_size(kernel_size, minimum=1)
+    if width is None:
+        raise ValueError("width: must be a number > 0, got None")
+    check_edge("width", width)
+    expected = int((1 if causal else 2) * width * sigma) + 1
     if kernel_size is None:
-        if width is None:
-            raise ValueError("width: required when kernel_size is None")
-        check_edge("width", width)
-        kernel_size = int((1 if causal else 2) * width * sigma) + 1
+        kernel_size = expected
+    elif kernel_size < expected:
+        warnings.warn(f"kernel_size {kernel_size} is below the {expected} taps that sigma="
+                      f"{sigma} samples and width={width} call for: the Gaussian is truncated",
+                      UserWarning, stacklevel=2)
+    if kernel_size == 1:
+        warnings.warn(f"sigma={sigma} samples with width={width} gives a one-tap (identity) "
+                      f"kernel: no smoothing", UserWarning, stacklevel=2)
     if causal:
         x = np.arange(kernel_size, dtype=np.float64)
     else:
@@ -97,8 +118,9 @@ class GaussianSmoothingFilterTransformer(
 
 def _design_at_rate(fs: float, sigma: float | None, width: int | None,
                     kernel_size: int | None, causal: bool) -> Any:
-    """The design for sampling rate ``fs``: ``sigma`` seconds become ``sigma * fs`` samples."""
-    if sigma is None:
+    """The design for sampling rate ``fs`` (``sigma`` seconds become ``sigma * fs`` samples),
+    or None for the passthrough settings."""
+    if not smooths(sigma, width, kernel_size):
         return None
     return gaussian_smoothing_filter_design(sigma * fs, width, kernel_size, causal)
 

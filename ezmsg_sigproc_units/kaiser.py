@@ -17,7 +17,6 @@ import numpy.typing as npt
 from ._validate import (
     check_cutoff_and_pass_zero,
     check_edge,
-    check_fir_coef_type,
     check_in_band,
     check_pass_zero,
     cutoff_edges,
@@ -60,7 +59,6 @@ class KaiserFilterSettings(FilterBaseSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_fir_coef_type(self.coef_type)
         _check_ripple(self.ripple)
         check_edge("width", self.width)
         check_cutoff_and_pass_zero(self.cutoff, self.pass_zero, self.wn_hz)

@@ -113,7 +113,7 @@ def test_settings_defaults():
     (dict(weight_pass=-1.0), "weight_pass"),
     (dict(norm_band=(5.0,)), "norm_band"),
     (dict(norm_freq=-2.0), "norm_freq"),
-    (dict(coef_type="sos"), "coef_type"),
+    (dict(coef_type="fir"), "coef_type"),
 ])
 def test_settings_reject(kwargs, field):
     with pytest.raises(ValueError, match=f"^{field}"):

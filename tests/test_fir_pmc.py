@@ -98,7 +98,7 @@ def test_settings_defaults_and_specs():
     (dict(transition=-1.0), "transition"),
     (dict(weight_stop_lo=0.0), "weight_stop_lo"),
     (dict(cuton=30.0, cutoff=20.0, transition=6.0), "transition"),
-    (dict(coef_type="sos"), "coef_type"),
+    (dict(coef_type="fir"), "coef_type"),
 ])
 def test_settings_reject(kwargs, field):
     with pytest.raises(ValueError, match=f"^{field}"):

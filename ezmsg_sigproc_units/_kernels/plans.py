@@ -57,6 +57,17 @@ def normalise(coefs: Any, coef_type: str) -> tuple[str, np.ndarray] | None:
     return "sos", tf2sos(*checked[1])
 
 
+def design_coef_type(coefs: Any, coef_type: str) -> str:
+    """The form to read a filter design's ``coefs`` in: a ``(b, a)`` pair (every FIR design
+    returns taps and ``[1.0]``) is read as ``"ba"`` even when ``coef_type`` is ``"sos"``. Taps
+    then run as taps, the same linear filter as their second-order sections without an
+    ill-conditioned ``tf2sos`` factorisation; an IIR pair becomes sections in ``normalise``."""
+    if (hasattr(coefs, "b") and hasattr(coefs, "a")) or (isinstance(coefs, tuple)
+                                                         and len(coefs) == 2):
+        return "ba"
+    return coef_type
+
+
 def make_plan(xp: Any, coefs: tuple | None, dtype: Any, device: Any, fft_min_taps: int):
     """The kernel plan for normalised ``coefs`` (None for passthrough)."""
     if coefs is None:
