@@ -35,7 +35,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import socket
 import tempfile
 import time
 import uuid
@@ -47,6 +46,10 @@ import numpy as np
 from ezmsg.baseproc import BaseProducerUnit, ClockProducer, ClockSettings
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis, replace
 
+from . import graph_chain
+from .graph_chain import Watchdog as _Watchdog
+from .graph_chain import WatchdogSettings as _WatchdogSettings
+from .graph_chain import free_port as _free_port
 from .timing import paired_us, per_call_us, table
 
 N_CH = 64
@@ -152,26 +155,7 @@ class LatencySink(ez.Unit):
                 raise ez.NormalTermination
 
 
-class _WatchdogSettings(ez.Settings):
-    seconds: float = 30.0
-
-
-class _Watchdog(ez.Unit):
-    SETTINGS = _WatchdogSettings
-
-    @ez.task
-    async def expire(self) -> None:
-        await asyncio.sleep(self.SETTINGS.seconds)
-        raise ez.NormalTermination
-
-
 # ---- graphs ----------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _transform(chain: str) -> ez.Unit | None:
     if chain == "Scale":
@@ -287,7 +271,7 @@ def run() -> str:
     return ("## ezmsg graph: clock -> Oscillator -> [transform] -> sink\n\n"
             + graph_table()
             + "\n\n## Per-message cost of a transform Unit's task, no transport\n\n"
-            + unit_table() + "\n")
+            + unit_table() + "\n\n" + graph_chain.run())
 
 
 if __name__ == "__main__":

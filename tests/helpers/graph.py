@@ -319,3 +319,15 @@ def concat_axis(recs: Sequence[Received], dim: str) -> np.ndarray:
 def offline_axis(msg: AxisArray, dim: str) -> np.ndarray:
     """Coordinates along ``dim`` of an offline output message."""
     return axis_values(_axis_summary(msg.axes.get(dim)), msg.data.shape[msg.dims.index(dim)])
+
+
+def published_count(procs: Sequence[Any], s: ChunkSourceSettings, dim: str) -> int:
+    """How many messages a chain whose last Unit is windowed publishes for the source's
+    chunks: those whose output (``procs``, fresh processors, applied in order) carries at
+    least one element along ``dim``; windowed Units withhold the others."""
+    count = 0
+    for msg in chunk_messages(s):
+        for proc in procs:
+            msg = proc(msg)
+        count += msg.data.shape[msg.dims.index(dim)] > 0
+    return count
