@@ -203,10 +203,6 @@ class WindowTransformer(
                 return out
         if self.settings.window_dur is None:  # the identity: no state, no checks
             return message
-        if type(message.data).__module__.partition(".")[0] == "sparse":  # pydata sparse
-            raise TypeError(f"Window: {type(message.data).__module__}."
-                            f"{type(message.data).__name__} data (pydata sparse) is not "
-                            f"supported; densify it first (e.g. .todense())")
         return super().__call__(message)
 
     async def __acall__(self, message: AxisArray) -> AxisArray:

@@ -1,7 +1,7 @@
 """The windowed Units (Window, Spectrogram, BandPower, Welch) driven through ``on_signal``:
 they publish only messages that carry a window, ``Window`` with ``newaxis=None`` publishes one
 ``[time, ch]`` message per window, read-only ``axes`` mappings are accepted, and sparse data
-is refused with a clear error."""
+(pydata sparse COO) is windowed as dense data is."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
-from ezmsg_sigproc_units._backend import to_host
 from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings, BandPowerTransformer
 from ezmsg_sigproc_units.spectrogram import (
     Spectrogram,
@@ -198,19 +197,36 @@ def test_read_only_axes_through_the_window_unit(axes_type):
 
 
 # ------------------------------------------------------------------------------- sparse
-def test_sparse_data_is_refused_at_the_first_message():
+@pytest.mark.parametrize("kw", [
+    dict(window_dur=0.02, window_shift=0.01),
+    dict(window_dur=0.02),
+    dict(window_dur=0.01, window_shift=0.03, zero_pad_until="none"),
+    dict(window_dur=0.02, window_shift=0.02, batch_windows=True),
+], ids=["overlap", "one-per-message", "gaps", "batch"])
+def test_sparse_spikes_window_like_dense(kw):
+    """pydata sparse (COO) spike trains: any chunking gives the dense stream's windows, as COO."""
     sparse = pytest.importorskip("sparse")
-    host, msg, _ = _stream(n=40)
-    coo = sparse.COO.from_numpy(np.where(host > 1.0, 1.0, 0.0))
-    spikes = AxisArray(coo, dims=msg.dims, axes=dict(msg.axes))
-    proc = WindowTransformer(WindowSettings(window_dur=0.01, window_shift=0.01))
-    with pytest.raises(TypeError, match=r"sparse\..*COO.*todense"):
-        proc(spikes)
-    # after dense data too (the hot path must not take it)
-    proc(msg)
-    with pytest.raises(TypeError, match="COO"):
-        proc(spikes)
-    # densified, the same spikes window as dense data
-    dense = AxisArray(coo.todense(), dims=msg.dims, axes=dict(msg.axes))
-    out = WindowTransformer(WindowSettings(window_dur=0.01, window_shift=0.01))(dense)
-    assert to_host(out.data).shape == (4, 10, CH)
+    host = (np.random.default_rng(1).random((300, CH)) > 0.9).astype(np.float64)
+    msg = AxisArray(host, dims=["time", "ch"], axes={"time": AxisArray.TimeAxis(fs=FS)})
+    dense, sp = WindowTransformer(WindowSettings(**kw)), WindowTransformer(WindowSettings(**kw))
+    for chunk in split_message(msg, [0, 7, 1, 50, 100, 0, 142]):
+        want = dense(chunk)
+        got = sp(AxisArray(sparse.COO.from_numpy(chunk.data), dims=chunk.dims,
+                           axes=chunk.axes))
+        assert isinstance(got.data, sparse.COO)
+        assert got.dims == want.dims and got.axes == want.axes
+        np.testing.assert_array_equal(got.data.todense(), want.data)
+
+
+def test_sparse_through_the_window_unit_newaxis_none():
+    sparse = pytest.importorskip("sparse")
+    host, _, chunks = _stream(n=100)
+    spikes = [AxisArray(sparse.COO.from_numpy(np.where(c.data > 1.0, 1.0, 0.0)), dims=c.dims,
+                        axes=c.axes) for c in chunks]
+    published = _published(Window(WindowSettings(window_dur=0.02, window_shift=0.02,
+                                                 zero_pad_until="none")), spikes)
+    assert len(published) == 5
+    for k, out in enumerate(published):
+        assert isinstance(out.data, sparse.COO) and out.dims == ["time", "ch"]
+        np.testing.assert_array_equal(out.data.todense(),
+                                      np.where(host[20 * k : 20 * k + 20] > 1.0, 1.0, 0.0))

@@ -10,8 +10,10 @@ when the hop ``H`` exceeds the window ``W``.
 One streaming step, two implementations with identical results; ``pusher(xp, native)`` is
 the one place that chooses:
 
-* ``push``, portable (every Array API backend, JAX included): ``concat`` and slices, windows
-  gathered with one ``xp.take`` (a single window is a slice); nothing is written in place.
+* ``push``, portable (every Array API backend, JAX and pydata sparse included): ``concat``
+  and slices, windows gathered with one ``xp.take`` (a single window is a slice; sparse
+  arrays, which have no ``arange`` for the index, stack their slices); nothing is written in
+  place.
 * ``push_inplace``, native (namespaces whose slices are views, i.e. whose arrays are mutable
   buffers: NumPy, CuPy, torch, array-api-strict): a preallocated buffer of ``2 (W + n)``
   samples (n: the chunk length when it was sized), written with standard ``setitem`` only
@@ -54,6 +56,13 @@ def append(xp: Any, buf: Any | None, chunk: Any, axis: int) -> Any:
     return xp.concat([buf, chunk], axis=axis)
 
 
+def _values(xp: Any) -> bool:
+    """Whether ``xp``'s arrays are values, never written in place: JAX and MLX (see
+    ``slices_are_copies``) and pydata sparse (COO arrays have no item assignment; a slice of
+    one is a new array)."""
+    return slices_are_copies(xp) or backend_name(xp) == "sparse"
+
+
 def window_count(n: int, w: int, h: int) -> int:
     """Number of whole windows of ``w`` samples, hop ``h``, in ``n`` buffered samples."""
     return (n - w) // h + 1 if n >= w else 0
@@ -85,8 +94,10 @@ def take_windows(xp: Any, buf: Any, w: int, h: int, axis: int,
         return None, buf, 0
     if count == 1:  # a slice: half the time of a gather (torch 13 us against 31)
         windows = xp.expand_dims(buf[_sl(axis, 0, w)], axis=axis)
-        if not slices_are_copies(xp):  # a view: the caller's buffer may be written later
+        if not _values(xp):  # a view: the caller's buffer may be written later
             windows = xp.asarray(windows, copy=True)
+    elif backend_name(xp) == "sparse":  # no arange for an index: stack the slices
+        windows = xp.stack([buf[_sl(axis, k * h, k * h + w)] for k in range(count)], axis=axis)
     else:
         shape = list(buf.shape)
         shape[axis : axis + 1] = [count, w]
@@ -112,7 +123,7 @@ def pusher(xp: Any, native: bool | None = None) -> Any:
     """The streaming step for namespace ``xp``: ``push_inplace`` (native) or ``push``
     (portable). ``native`` None chooses the native step where ``xp``'s slices are views
     (mutable buffers); True where they are not (JAX, MLX) raises ``ValueError``."""
-    mutable = not slices_are_copies(xp)
+    mutable = not _values(xp)
     if native is None:
         native = mutable
     elif native and not mutable:
