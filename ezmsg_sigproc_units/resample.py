@@ -24,6 +24,7 @@ sample counts; later messages' offsets are not read (gaps or clock jitter are no
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 from typing import Any
@@ -42,6 +43,10 @@ from ._units import TransformerUnit
 from ._validate import check_count, check_real
 
 _METHODS = ("auto", "polyphase", "linear")
+_STRATEGIES = ("immediate", "threshold", "on_demand")
+_NO_REFERENCE = ("reference-driven resampling (onto a second stream's timestamps: "
+                 "resample_rate=None, INPUT_REFERENCE) is not implemented here; give "
+                 "resample_rate")
 
 
 class ResampleSettings(ez.Settings):
@@ -50,20 +55,50 @@ class ResampleSettings(ez.Settings):
     else ``"time"`` when present, else the first dim."""
 
     resample_rate: float | None = None
-    """Output rate in Hz (per unit of the axis). Required: None raises ``ValueError`` at the
-    first message. Default None."""
+    """Output rate in Hz (per unit of the axis). None (the peer's reference-driven mode, which
+    is not implemented here) raises ``NotImplementedError`` at the first message. Default
+    None."""
 
-    method: str = "auto"
+    max_chunk_delay: float | None = None
+    """The peer's wall-clock limit (s) after which it extrapolates outputs without input.
+    Here outputs leave with each input, never later than the declared latency, and nothing is
+    extrapolated, so no value changes the output; a finite value logs that once. >= 0, or
+    None/inf (no limit). Default None."""
+
+    fill_value: Any = "extrapolate"
+    """Value for outputs outside the input's time span (the peer's: ``"extrapolate"``,
+    ``"last"``, a number, or a ``(below, above)`` pair). Output times here always lie inside
+    the input span (the grid starts at the first input and stops at the last), so it never
+    applies. Default ``"extrapolate"``."""
+
+    buffer_duration: float = 2.0
+    """Seconds of input the peer buffers. Here the state is only the filter's history (or the
+    last sample), bounded whatever the value. >= 0. Default 2.0."""
+
+    buffer_update_strategy: str = "immediate"
+    """The peer's buffer update policy (``"immediate"``, ``"threshold"``, ``"on_demand"``),
+    a performance choice; no effect here. Default ``"immediate"``."""
+
+    output_reference: bool = False
+    """Reference-driven mode only (``resample_rate=None``): also gather the reference stream's
+    data onto the output grid. Reference-driven resampling is not implemented here: a
+    reference message raises ``NotImplementedError``. Default False."""
+
+    reference_reset_after_chunks: int | None = 3
+    """Reference-driven mode only: consecutive stale reference chunks that re-anchor the
+    reference clock (>= 0; None or a non-finite value: never). Default 3."""
+
+    method: str = dataclasses.field(default="auto", kw_only=True)
     """``"auto"`` (default): polyphase for a LinearAxis whose ratio ``resample_rate / fs`` is
     ``up / down`` with both terms <= ``max_factor`` (within 1e-9 relative), else linear.
     ``"polyphase"``: refuse anything else. ``"linear"``: interpolate always."""
 
-    window: Any = ("kaiser", 5.0)
+    window: Any = dataclasses.field(default=("kaiser", 5.0), kw_only=True)
     """Polyphase filter: a window spec for ``scipy.signal.firwin`` (as ``resample_poly``'s
     ``window``), or a 1-D sequence of FIR taps used as given (stored as a tuple of floats).
     Default ``("kaiser", 5.0)``."""
 
-    max_factor: int = 256
+    max_factor: int = dataclasses.field(default=256, kw_only=True)
     """Largest ``up`` or ``down`` the polyphase method accepts (its filter has
     ``20 * max(up, down) + 1`` taps). Default 256."""
 
@@ -74,6 +109,7 @@ class ResampleSettings(ez.Settings):
             check_real("resample_rate", self.resample_rate)
             if self.resample_rate <= 0:
                 raise ValueError(f"resample_rate: must be > 0 (Hz), got {self.resample_rate!r}")
+        self._check_peer_buffering()
         if self.method not in _METHODS:
             raise ValueError(f"method: must be one of {_METHODS}, got {self.method!r}")
         check_count("max_factor", self.max_factor)
@@ -89,6 +125,36 @@ class ResampleSettings(ez.Settings):
             raise ValueError(f"window: must be a window spec (str or tuple) or 1-D finite taps, "
                              f"got {w!r}")
         object.__setattr__(self, "window", taps)  # hashable, comparable
+
+    def _check_peer_buffering(self) -> None:
+        """The peer's buffering and reference fields: its values, refusing only garbage."""
+        for name in ("max_chunk_delay", "reference_reset_after_chunks"):
+            v = getattr(self, name)
+            if isinstance(v, float) and math.isinf(v) and v > 0:
+                object.__setattr__(self, name, None)  # the peer's rule: no limit
+        if self.max_chunk_delay is not None:
+            check_real("max_chunk_delay", self.max_chunk_delay, minimum=0.0)
+            ez.logger.info("resample: max_chunk_delay has no effect here (outputs leave with "
+                           "each input; nothing is extrapolated)")
+        fv = self.fill_value
+        pair = isinstance(fv, (tuple, list)) and len(fv) == 2
+        if fv not in ("extrapolate", "last") and not (
+            _is_number(fv) or (pair and all(_is_number(v) for v in fv))
+        ):
+            raise ValueError(f"fill_value: must be 'extrapolate', 'last', a number or a "
+                             f"(below, above) pair, got {fv!r}")
+        check_real("buffer_duration", self.buffer_duration, minimum=0.0)
+        if self.buffer_update_strategy not in _STRATEGIES:
+            raise ValueError(f"buffer_update_strategy: must be one of {_STRATEGIES}, got "
+                             f"{self.buffer_update_strategy!r}")
+        if not isinstance(self.output_reference, bool):
+            raise ValueError(f"output_reference: must be a bool, got {self.output_reference!r}")
+        if self.reference_reset_after_chunks is not None:
+            check_count("reference_reset_after_chunks", self.reference_reset_after_chunks, 0)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @processor_state
@@ -136,7 +202,7 @@ class ResampleTransformer(
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
         if s.resample_rate is None:
-            raise ValueError("resample_rate: required (output rate in Hz), got None")
+            raise NotImplementedError(f"resample_rate: None asks for {_NO_REFERENCE}")
         st.axis = axis = self._axis(message)
         axis_index(message, axis)
         ax = message.axes.get(axis)
@@ -241,12 +307,25 @@ class ResampleTransformer(
         return _rs.linear_interp(xp, ext, i0, i1, w)
 
 
+    def push_reference(self, message: AxisArray) -> None:
+        """The peer's entry for the reference stream's messages: not implemented here."""
+        raise NotImplementedError(f"push_reference: {_NO_REFERENCE}")
+
+
 ResampleProcessor = ResampleTransformer
 """The peer's name. Here every call returns the resampled message (no reference stream)."""
 
 
 class ResampleUnit(TransformerUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
     SETTINGS = ResampleSettings
+    INPUT_REFERENCE = ez.InputStream(AxisArray)
+    """The peer's reference stream: a message here raises ``NotImplementedError``."""
+    OUTPUT_REFERENCE = ez.OutputStream(AxisArray)
+    """The peer's gathered reference output; never published here."""
+
+    @ez.subscriber(INPUT_REFERENCE)
+    async def on_reference(self, message: AxisArray) -> None:
+        self.processor.push_reference(message)
 
 
 Resample = ResampleUnit

@@ -167,6 +167,12 @@ def test_rate_change_resets():
     (dict(resample_rate=0.0), "resample_rate"), (dict(resample_rate=-3.0), "resample_rate"),
     (dict(resample_rate=float("nan")), "resample_rate"), (dict(method="cubic"), "method"),
     (dict(max_factor=0), "max_factor"), (dict(window=3), "window"), (dict(axis=""), "axis"),
+    (dict(max_chunk_delay=-1.0), "max_chunk_delay"), (dict(fill_value="bogus"), "fill_value"),
+    (dict(fill_value=(0.0,)), "fill_value"), (dict(buffer_duration=-1.0), "buffer_duration"),
+    (dict(buffer_update_strategy="sometimes"), "buffer_update_strategy"),
+    (dict(output_reference="yes"), "output_reference"),
+    (dict(reference_reset_after_chunks=-1), "reference_reset_after_chunks"),
+    (dict(reference_reset_after_chunks=2.5), "reference_reset_after_chunks"),
 ])
 def test_bad_settings(kw, field):
     with pytest.raises(ValueError, match=f"^{field}"):
@@ -175,8 +181,6 @@ def test_bad_settings(kw, field):
 
 def test_bad_input_names_the_field():
     host = np.zeros((10, 2))
-    with pytest.raises(ValueError, match="^resample_rate"):
-        ResampleTransformer()(_msg(host))
     with pytest.raises(ValueError, match="^axis.*'time'"):
         resample(250.0, axis="time")(AxisArray(host, dims=["x", "y"]))
     with pytest.raises(ValueError, match="^axis"):
@@ -199,3 +203,32 @@ def test_names():
     assert Resample is ResampleUnit and ResampleUnit.SETTINGS is ResampleSettings
     assert ResampleProcessor is ResampleTransformer
     assert isinstance(resample(250.0)(_msg(np.zeros((50, 1)))).axes["time"], LinearAxis)
+
+
+def test_peer_settings_construct_in_its_order_and_do_not_change_the_output():
+    # The peer's fields, positionally in its order: axis, resample_rate, max_chunk_delay,
+    # fill_value, buffer_duration, buffer_update_strategy, output_reference,
+    # reference_reset_after_chunks. In prescribed-rate mode none of them changes the numbers.
+    host = np.random.default_rng(5).normal(size=(300, 2))
+    base = resample(250.0)(_msg(host))
+    for args in [(None, 250.0, 0.5, "last", 0.5, "on_demand", False, None),
+                 (None, 250.0, float("inf"), (0.0, 1.0), 0.0, "threshold", True, 0),
+                 (None, 250.0, None, np.nan, 2.0, "immediate", False, float("inf"))]:
+        s = ResampleSettings(*args)
+        assert s.reference_reset_after_chunks in (None, 0)
+        out = ResampleTransformer(s)(_msg(host))
+        np.testing.assert_array_equal(out.data, base.data)
+    assert ResampleSettings(max_chunk_delay=float("inf")).max_chunk_delay is None
+    with pytest.raises(TypeError):  # our own fields are keyword-only, after the peer's
+        ResampleSettings(None, 250.0, None, "extrapolate", 2.0, "immediate", False, 3, "linear")
+
+
+def test_reference_driven_mode_is_refused_where_relied_on():
+    host = np.zeros((10, 2))
+    with pytest.raises(NotImplementedError, match="^resample_rate.*reference"):
+        ResampleTransformer()(_msg(host))  # resample_rate=None: the reference-driven mode
+    proc = resample(250.0)
+    with pytest.raises(NotImplementedError, match="^push_reference"):
+        proc.push_reference(_msg(host))
+    assert {"INPUT_REFERENCE", "OUTPUT_REFERENCE"} <= set(vars(ResampleUnit)) | set(
+        dir(ResampleUnit))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from ezmsg_sigproc_units._backend import to_host
-from ezmsg_sigproc_units.util.array import np_finfo, xp_copy, xp_flip, xp_itemsize
 from ezmsg_sigproc_units.testing import assert_close
+from ezmsg_sigproc_units.util.array import np_finfo, xp_copy, xp_flip, xp_itemsize
 
 
 def _host(shape=(3, 4, 2)):
