@@ -36,12 +36,15 @@ bench: $(VENV)/.bench
 
 ## peer: a separate environment holding the peer, ezmsg-sigproc (pinned in constraints/test.txt);
 ## once it exists, `make bench` times the peer on the same workloads and prints it alongside.
+## It also regenerates tests/data/peer_api.json, the peer's public API that
+## tests/test_peer_api.py compares ours with (tools/peer_api.py).
 peer: $(PEER)/.done
 
 $(PEER)/.done: constraints/test.txt
 	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/python -m pip install -q --disable-pip-version-check -c constraints/test.txt \
 		ezmsg-sigproc
+	$(PEER)/bin/python -m tools.peer_api --write tests/data/peer_api.json
 	touch $@
 
 lint: $(VENV)/.test
