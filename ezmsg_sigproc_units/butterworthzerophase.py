@@ -44,6 +44,8 @@ import numpy as np
 from ezmsg.baseproc import CompositeProcessor, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
+from ._backend import array_namespace
+from ._kernels.blocks import block_length, gather_blocks
 from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
@@ -225,6 +227,33 @@ class ButterworthZeroPhaseTransformer(
             "forward": ButterworthFilterTransformer(ButterworthFilterSettings(**fwd)),
             "backward": ButterworthBackwardFilterTransformer(settings),
         }
+
+    def _process(self, message: AxisArray) -> AxisArray:
+        """Both passes over a long chunk in bounded blocks (exact: each pass carries its
+        state), so that a chunk needs about its output's size of extra memory. Not with
+        ``reset_on_nonfinite``, whose reset follows each whole chunk (then each pass cuts
+        the chunk into blocks by itself: about twice the chunk's size)."""
+        back = self._procs["backward"]
+        axis = back._axis(message)
+        ix = axis_index(message, axis)
+        ax, shape = message.axes.get(axis), message.data.shape
+        n = shape[ix]
+        step = block_length(n, math.prod(shape) // max(1, n))
+        if n <= step or not isinstance(ax, LinearAxis) or self.settings.reset_on_nonfinite:
+            return super()._process(message)
+        ref: list[AxisArray] = []  # the output whose axes describe the whole chunk's output
+
+        def run(a: int, b: int) -> Any:
+            t = LinearAxis(gain=ax.gain, offset=ax.offset + a * ax.gain, unit=ax.unit)
+            data = message.data[(slice(None),) * ix + (slice(a, b), ...)]
+            sub = replace_fields(message, data=data, axes={**message.axes, axis: t})
+            out = super(ButterworthZeroPhaseTransformer, self)._process(sub)
+            if not ref or ref[0].data.shape[ix] == 0:  # the first non-empty (else the last)
+                ref[:] = [out]
+            return out.data
+
+        y = gather_blocks(array_namespace(message.data), n, step, run, axis=ix)
+        return replace_fields(ref[0], data=y)
 
     @property
     def pad(self) -> int:

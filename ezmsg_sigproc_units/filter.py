@@ -22,6 +22,7 @@ its matrices from them; pickled, the plan keeps only the coefficients.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import typing
 from abc import ABC, abstractmethod
@@ -36,6 +37,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import array_namespace, float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
+from ._kernels import blocks as _blocks
 from ._kernels import fir as _fir
 from ._kernels import iir as _iir
 from ._kernels import plans as _plans
@@ -200,7 +202,7 @@ class FilterTransformer(StreamAxisMixin,
             self._request_reset()
 
     def _process(self, message: AxisArray) -> AxisArray:
-        st, s = self._state, self.settings
+        st = self._state
         plan = st.plan
         if plan is None:
             return message
@@ -208,25 +210,36 @@ class FilterTransformer(StreamAxisMixin,
         xp = array_namespace(message.data)
         x, inner = _axes.to_time_major(xp, message.data, ix)
         dtype = getattr(xp, plan.dtype)
-        if x.dtype != dtype:
-            x = xp.astype(x, dtype)
         if x.shape[0] == 0 or x.shape[1] == 0:
+            x = x if x.dtype == dtype else xp.astype(x, dtype)
             return replace_data(message, _axes.from_time_major(xp, x, inner, ix))
+        x0 = x[:1, ...] if x.dtype == dtype else xp.astype(x[:1, ...], dtype)
         if st.z is None:
-            st.z, st.pending = self._initial(xp, plan, x), None
+            st.z, st.pending = self._initial(xp, plan, x0), None
         elif st.pending is not None:
-            st.z = xp.where(st.pending, self._initial(xp, plan, x), st.z)
+            st.z = xp.where(st.pending, self._initial(xp, plan, x0), st.z)
             st.pending = None
-        if isinstance(plan, _iir.IIRPlan):
-            y, st.z = _iir.iir_filter(xp, plan, x, st.z, native=s.use_fast_sosfilt)
-        else:
-            y, st.z = _fir.fir_filter(xp, plan, x, st.z)
-        if s.reset_on_nonfinite:
-            bad = xp.any(~xp.isfinite(x), axis=0)
-            st.z = xp.where(bad, 0.0, st.z)
-            if s.initial_state == "steady":
-                st.pending = bad
+        bad: list = []  # long chunks in bounded blocks (exact), temporaries per block
+        y = _blocks.gather_blocks(xp, x.shape[0], _blocks.block_length(*x.shape, plan.block),
+                                  functools.partial(self._run, xp, x, dtype, bad))
+        if bad:  # reset_on_nonfinite
+            st.z = xp.where(bad[0], 0.0, st.z)
+            st.pending = bad[0] if self.settings.initial_state == "steady" else None
         return replace_data(message, _axes.from_time_major(xp, y, inner, ix))
+
+    def _run(self, xp: Any, x: Any, dtype: Any, bad: list, start: int, stop: int) -> Any:
+        """Filter ``x[start:stop]``, carrying the state; ORs its non-finite channels into
+        ``bad`` (reset_on_nonfinite)."""
+        st, s, xb = self._state, self.settings, x[start:stop, ...]
+        xb = xb if xb.dtype == dtype else xp.astype(xb, dtype)
+        if isinstance(st.plan, _iir.IIRPlan):
+            y, st.z = _iir.iir_filter(xp, st.plan, xb, st.z, native=s.use_fast_sosfilt)
+        else:
+            y, st.z = _fir.fir_filter(xp, st.plan, xb, st.z)
+        if s.reset_on_nonfinite:
+            b = xp.any(~xp.isfinite(xb), axis=0)
+            bad[:] = [b | bad[0]] if bad else [b]
+        return y
 
     def _initial(self, xp: Any, plan: Any, x: Any) -> Any:
         iir = isinstance(plan, _iir.IIRPlan)
