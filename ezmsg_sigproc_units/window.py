@@ -236,7 +236,7 @@ class Window(WindowedUnit[WindowSettings, AxisArray, AxisArray, WindowTransforme
         return (self.processor.state.newaxis, self.processor._axis(message))
 
     def _outputs(self, message: AxisArray, result: AxisArray) -> Any:
-        s = self.SETTINGS
+        s = self.processor.settings
         if s.newaxis is not None or s.window_dur is None or s.batch_windows:
             return (result,)
         return split_windows(result, self.processor.state.newaxis,
