@@ -15,6 +15,9 @@ Two methods:
   timestamp), as ``numpy.interp``. Output ``k`` leaves once an input at or after its time has
   arrived (the last input sample is held), so the latency is at most one input interval. No
   anti-alias filter: low-pass first when downsampling.
+* reference mode (``resample_rate=None``): linear interpolation onto the timestamps of a
+  second stream (``push_reference``; the Unit's ``INPUT_REFERENCE``), see
+  ``_resample_reference``.
 
 The output time axis is a LinearAxis (gain ``1 / resample_rate``, offset: the time of the
 message's first output, or of the next output when the message completes none). For a
@@ -39,14 +42,12 @@ from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
+from ._resample_reference import ReferenceMode, axis_times
 from ._units import TransformerUnit
 from ._validate import check_count, check_real
 
 _METHODS = ("auto", "polyphase", "linear")
 _STRATEGIES = ("immediate", "threshold", "on_demand")
-_NO_REFERENCE = ("reference-driven resampling (onto a second stream's timestamps: "
-                 "resample_rate=None, INPUT_REFERENCE) is not implemented here; give "
-                 "resample_rate")
 
 
 class ResampleSettings(ez.Settings):
@@ -55,38 +56,33 @@ class ResampleSettings(ez.Settings):
     else ``"time"`` when present, else the first dim."""
 
     resample_rate: float | None = None
-    """Output rate in Hz (per unit of the axis). None (the peer's reference-driven mode, which
-    is not implemented here) raises ``NotImplementedError`` at the first message. Default
-    None."""
+    """Output rate in Hz (per unit of the axis). None: reference mode, outputs at the times of
+    the reference stream (``push_reference``, the Unit's ``INPUT_REFERENCE``). Default None."""
 
     max_chunk_delay: float | None = None
-    """The peer's wall-clock limit (s) after which it extrapolates outputs without input.
-    Here outputs leave with each input, never later than the declared latency, and nothing is
-    extrapolated, so no value changes the output; a finite value logs that once. >= 0, or
-    None/inf (no limit). Default None."""
+    """The peer's wall-clock limit (s) before it extrapolates without input. Outputs here leave
+    with each input and are never extrapolated: no effect. >= 0 or None/inf. Default None."""
 
     fill_value: Any = "extrapolate"
-    """Value for outputs outside the input's time span (the peer's: ``"extrapolate"``,
-    ``"last"``, a number, or a ``(below, above)`` pair). Output times here always lie inside
-    the input span (the grid starts at the first input and stops at the last), so it never
-    applies. Default ``"extrapolate"``."""
+    """Reference mode: outputs before the first input sample are ``"extrapolate"``-d (the
+    first two samples' line), ``"last"`` (the first sample), or a number (or ``(below,
+    above)`` pair), as ``scipy.interpolate.interp1d``. Default ``"extrapolate"``."""
 
     buffer_duration: float = 2.0
-    """Seconds of input the peer buffers. Here the state is only the filter's history (or the
-    last sample), bounded whatever the value. >= 0. Default 2.0."""
+    """Reference mode: seconds of input kept for references still to come (at least 3
+    samples). Rate mode keeps only the filter's history. >= 0. Default 2.0."""
 
     buffer_update_strategy: str = "immediate"
-    """The peer's buffer update policy (``"immediate"``, ``"threshold"``, ``"on_demand"``),
-    a performance choice; no effect here. Default ``"immediate"``."""
+    """The peer's buffer policy (``"immediate"``, ``"threshold"``, ``"on_demand"``), a
+    performance choice; no effect here. Default ``"immediate"``."""
 
     output_reference: bool = False
-    """Reference-driven mode only (``resample_rate=None``): also gather the reference stream's
-    data onto the output grid. Reference-driven resampling is not implemented here: a
-    reference message raises ``NotImplementedError``. Default False."""
+    """Reference mode: also gather the reference's data onto the output grid. Not implemented
+    here: a reference message with True raises ``NotImplementedError``. Default False."""
 
     reference_reset_after_chunks: int | None = 3
-    """Reference-driven mode only: consecutive stale reference chunks that re-anchor the
-    reference clock (>= 0; None or a non-finite value: never). Default 3."""
+    """Reference mode: this many consecutive reference messages at or below the last output
+    time re-anchor the reference clock (``RuntimeWarning``); None or inf: never. Default 3."""
 
     method: str = dataclasses.field(default="auto", kw_only=True)
     """``"auto"`` (default): polyphase for a LinearAxis whose ratio ``resample_rate / fs`` is
@@ -184,10 +180,21 @@ class ResampleState:
     input at or after its time)."""
     dtype: str = ""
     """Name of the compute dtype (the input's float dtype), e.g. ``"float32"``."""
+    src_t: Any = None
+    """Reference mode: host times of the rows of ``buf`` (the buffered inputs)."""
+    ref_t: Any = None
+    """Reference mode: host reference times not yet emitted (kept across resets)."""
+    ref_hwm: float = -math.inf
+    """Reference mode: the last emitted time; only later reference times are emitted."""
+    ref_stale: int = 0
+    """Reference mode: consecutive reference messages entirely at or below ``ref_hwm``."""
+    ref_gain: float | None = None
+    """Reference mode: the reference's LinearAxis gain (None: a CoordinateAxis)."""
 
 
 class ResampleTransformer(
     StreamAxisMixin,
+    ReferenceMode,
     BaseStatefulTransformer[ResampleSettings, AxisArray, AxisArray, ResampleState],
 ):
     """Streaming resampler; one output message (possibly empty along the axis) per input.
@@ -201,8 +208,6 @@ class ResampleTransformer(
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
-        if s.resample_rate is None:
-            raise NotImplementedError(f"resample_rate: None asks for {_NO_REFERENCE}")
         st.axis = axis = self._axis(message)
         axis_index(message, axis)
         ax = message.axes.get(axis)
@@ -214,6 +219,10 @@ class ResampleTransformer(
         st.gain_in = ax.gain if isinstance(ax, LinearAxis) else None
         st.method, st.design, st.latency = "linear", None, 0.0
         st.buf, st.n_in, st.n_out, st.t0, st.last_t = None, 0, 0, None, None
+        st.src_t = None
+        if s.resample_rate is None:
+            st.method = "reference"
+            return
         if s.method == "linear":
             return
         if st.gain_in is None:
@@ -255,6 +264,12 @@ class ResampleTransformer(
             return replace_data(message, x)
         ax = message.axes[st.axis]
         t = x.shape[ix]
+        if st.method == "reference":
+            x2, rest = _axes.to_time_major(xp, x, ix)
+            y2, new_ax = self._reference_step(xp, dev, dtype, x2,
+                                              axis_times(message, st.axis, t)[0], ax.unit)
+            y = _axes.from_time_major(xp, y2, rest, ix)
+            return replace_fields(message, data=y, axes={**message.axes, st.axis: new_ax})
         if st.t0 is None and t > 0:
             st.t0 = ax.offset if st.gain_in is not None else float(ax.data[0])
         # (T, C): time first, the other dims flattened
@@ -307,21 +322,18 @@ class ResampleTransformer(
         return _rs.linear_interp(xp, ext, i0, i1, w)
 
 
-    def push_reference(self, message: AxisArray) -> None:
-        """The peer's entry for the reference stream's messages: not implemented here."""
-        raise NotImplementedError(f"push_reference: {_NO_REFERENCE}")
-
-
 ResampleProcessor = ResampleTransformer
-"""The peer's name. Here every call returns the resampled message (no reference stream)."""
+"""The peer's name. Here every call returns the resampled message (in reference mode: the
+outputs its signal completes)."""
 
 
 class ResampleUnit(TransformerUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
     SETTINGS = ResampleSettings
     INPUT_REFERENCE = ez.InputStream(AxisArray)
-    """The peer's reference stream: a message here raises ``NotImplementedError``."""
+    """Reference mode (``resample_rate=None``): the stream whose timestamps are the output
+    times. Outputs leave on ``OUTPUT_SIGNAL`` with the signal messages."""
     OUTPUT_REFERENCE = ez.OutputStream(AxisArray)
-    """The peer's gathered reference output; never published here."""
+    """The peer's gathered reference (``output_reference``); never published here."""
 
     @ez.subscriber(INPUT_REFERENCE)
     async def on_reference(self, message: AxisArray) -> None:

@@ -12,6 +12,7 @@ from ezmsg_sigproc_units.resample import (
     resample,
 )
 from ezmsg_sigproc_units.testing import (
+    Backend,
     assert_chunked_equals_whole,
     assert_close,
     assert_pickle_resumes,
@@ -223,12 +224,90 @@ def test_peer_settings_construct_in_its_order_and_do_not_change_the_output():
         ResampleSettings(None, 250.0, None, "extrapolate", 2.0, "immediate", False, 3, "linear")
 
 
-def test_reference_driven_mode_is_refused_where_relied_on():
-    host = np.zeros((10, 2))
-    with pytest.raises(NotImplementedError, match="^resample_rate.*reference"):
-        ResampleTransformer()(_msg(host))  # resample_rate=None: the reference-driven mode
-    proc = resample(250.0)
+_Np = Backend.NUMPY
+
+
+def _reference_run(backend, dtype, ref_t, fill_value="extrapolate",
+                   ref_chunks=(3, 0, 1, 40, 20, 0, 200), sig_parts=(0, 1, 37, 5, 120, 0, 237),
+                   x=None, linear_ref=None):
+    """Feed a 400-sample 1 kHz signal (offset 0) in ``sig_parts`` chunks, each after a
+    reference message of the next ``ref_chunks`` times; return (the outputs concatenated on
+    the backend, their times, the processor)."""
+    proc = ResampleTransformer(ResampleSettings(fill_value=fill_value))
+    outs, times, r0, pos = [], [], 0, 0
+    for k, n in enumerate(sig_parts):
+        r1 = min(len(ref_t), r0 + ref_chunks[k % len(ref_chunks)])
+        if linear_ref is None:
+            axes = {"time": CoordinateAxis(data=ref_t[r0:r1], dims=["time"])}
+        else:
+            axes = {"time": AxisArray.TimeAxis(fs=1.0 / linear_ref, offset=ref_t[r0])}
+        proc.push_reference(AxisArray(np.zeros((r1 - r0, 1)), dims=["time", "ch"], axes=axes))
+        r0 = r1
+        msg = AxisArray(backend.asarray(x[pos:pos + n], dtype), dims=["time", "ch"],
+                        axes={"time": AxisArray.TimeAxis(fs=1000.0, offset=pos / 1000.0)})
+        out = proc(msg)
+        if out.data.shape[0] == 0:  # an empty output still has the backend, device, dtype
+            assert_close(out.data, np.zeros(out.data.shape), xp=backend.xp,
+                         device=backend.device, dtype=getattr(backend.xp, dtype))
+        ax = out.axes["time"]
+        t = ax.data if linear_ref is None else ax.offset + ax.gain * np.arange(out.data.shape[0])
+        outs.append(out.data)
+        times.append(np.asarray(t, dtype=np.float64))
+        pos += n
+    xp = backend.xp
+    return xp.concat(outs, axis=0), np.concatenate(times), proc
+
+
+@pytest.mark.parametrize("fill_value", ["extrapolate", "last", 2.0])
+def test_reference_mode_matches_interp1d(backend, float_dtype, fill_value):
+    from scipy.interpolate import interp1d
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(400, 2))
+    ref_t = np.sort(rng.uniform(-0.005, 0.45, 120))  # some before the signal, some after it
+    y, t, _ = _reference_run(backend, float_dtype, ref_t, fill_value, x=x)
+    expect_t = ref_t[ref_t <= 0.399]  # emitted once the signal reaches them, each once
+    np.testing.assert_allclose(t, expect_t)
+    t_sig = np.arange(400) / 1000.0
+    fv = (x[0], x[-1]) if fill_value == "last" else fill_value
+    ref = interp1d(t_sig, x, axis=0, bounds_error=False, fill_value=fv)(expect_t)
+    assert_close(y, ref, xp=backend.xp, device=backend.device,
+                 dtype=getattr(backend.xp, float_dtype))
+
+
+def test_reference_mode_linear_reference_axis_and_bounded_buffer():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(400, 1))
+    ref_t = 0.0021 + 0.004 * np.arange(110)  # a 250 Hz LinearAxis reference
+    y, t, proc = _reference_run(_Np, "float64", ref_t, x=x, linear_ref=0.004)
+    np.testing.assert_allclose(t, ref_t[ref_t <= 0.399])
+    np.testing.assert_allclose(y[:, 0], np.interp(t, np.arange(400) / 1000.0, x[:, 0]))
+    assert proc.state.buf.shape[0] <= 4  # only the rows the next reference can need
+    proc2 = ResampleTransformer(ResampleSettings(buffer_duration=0.05))
+    for k in range(10):  # no reference at all: the buffer stays bounded by buffer_duration
+        proc2(_msg(np.zeros((100, 1)), offset=k * 0.1))
+    assert proc2.state.buf.shape[0] <= 51
+
+
+def test_reference_clock_reset_and_refusals():
+    x = np.random.default_rng(13).normal(size=(400, 1))
+    proc = ResampleTransformer(ResampleSettings(reference_reset_after_chunks=2))
+
+    def ref(times):
+        proc.push_reference(AxisArray(np.zeros((len(times), 1)), dims=["time", "ch"],
+                                      axes={"time": CoordinateAxis(np.asarray(times), ["time"])}))
+
+    ref([0.05, 0.1, 0.15])
+    assert proc(_msg(x[:200], offset=0.0)).data.shape[0] == 3
+    ref([0.01, 0.02])  # behind the last output: skipped
+    assert proc(_msg(x[200:210], offset=0.2)).data.shape[0] == 0
+    with pytest.warns(RuntimeWarning, match="re-anchoring"):
+        ref([0.03, 0.04])  # the second stale message: a clock reset
+    out = proc(_msg(x[210:220], offset=0.21))
+    np.testing.assert_allclose(out.axes["time"].data, [0.03, 0.04])
+    with pytest.raises(NotImplementedError, match="^output_reference"):
+        ResampleTransformer(ResampleSettings(output_reference=True)).push_reference(
+            _msg(np.zeros((3, 1))))
     with pytest.raises(NotImplementedError, match="^push_reference"):
-        proc.push_reference(_msg(host))
-    assert {"INPUT_REFERENCE", "OUTPUT_REFERENCE"} <= set(vars(ResampleUnit)) | set(
-        dir(ResampleUnit))
+        resample(250.0).push_reference(_msg(np.zeros((3, 1))))
+    assert {"INPUT_REFERENCE", "OUTPUT_REFERENCE"} <= set(dir(ResampleUnit))

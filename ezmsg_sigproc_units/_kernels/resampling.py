@@ -205,3 +205,23 @@ def linear_interp(xp: Any, ext: Any, i0: Any, i1: Any, w: Any) -> Any:
     """``ext[i0] + (ext[i1] - ext[i0]) * w`` (rows of ``ext`` ``(E, C)``; ``w`` ``(M, 1)``)."""
     a = xp.take(ext, i0, axis=0)
     return a + (xp.take(ext, i1, axis=0) - a) * w
+
+
+def reference_weights(t_src: np.ndarray, tau: np.ndarray, fill_value: Any
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, float]:
+    """Host ``(i0, i1, w, below, fill)`` for linear interpolation of inputs at times ``t_src``
+    (increasing, at least 2) onto output times ``tau`` (all ``<= t_src[-1]``): rows
+    ``i0, i1 = i0 + 1`` and the weight ``w`` of row ``i1``. Times before ``t_src[0]`` follow
+    ``fill_value`` as ``scipy.interpolate.interp1d``: ``"extrapolate"`` (the first two rows'
+    line), ``"last"`` (the first row), else ``below`` (a mask, None when empty) takes ``fill``
+    (a number, or the first of a ``(below, above)`` pair)."""
+    i0 = np.clip(np.searchsorted(t_src, tau, side="right") - 1, 0, t_src.shape[0] - 2)
+    i1 = i0 + 1
+    w = (tau - t_src[i0]) / (t_src[i1] - t_src[i0])
+    below = tau < t_src[0]
+    if isinstance(fill_value, str):
+        if fill_value == "last":
+            w = np.where(below, 0.0, w)
+        return i0, i1, w, None, 0.0
+    fill = float(fill_value[0] if isinstance(fill_value, (tuple, list)) else fill_value)
+    return i0, i1, w, (below if below.any() else None), fill

@@ -1,0 +1,114 @@
+"""Resample's reference mode (``resample_rate=None``): linear interpolation of the signal onto
+the timestamps of a second, reference stream.
+
+Reference times arrive through ``push_reference`` and wait (host metadata) until the signal
+reaches them; each signal message then emits the waiting times at or before its last sample,
+in order, each exactly once (a high-water mark skips times at or below the last one emitted).
+The signal is kept on its device, time first ``(N, C)``, trimmed to the rows the next
+interpolation can need and to ``buffer_duration`` (at least 3 rows). Outputs are emitted with
+signal messages only: a reference that arrives after the signal covering it leaves with the
+next signal message.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
+
+from ._backend import asarray, full
+from ._kernels import resampling as _rs
+from ._kernels.reductions import index_dtype
+
+
+def axis_times(message: AxisArray, axis: str, n: int) -> tuple[np.ndarray, float | None]:
+    """(host float64 times of the ``n`` samples along ``axis``, the LinearAxis gain or None)."""
+    ax = message.axes.get(axis)
+    if isinstance(ax, LinearAxis):
+        return ax.offset + ax.gain * np.arange(n, dtype=np.float64), ax.gain
+    if isinstance(ax, CoordinateAxis):
+        return np.asarray(ax.data, dtype=np.float64).reshape(-1), None
+    raise ValueError(f"axis: dim {axis!r} has no LinearAxis or CoordinateAxis to read sample "
+                     f"times from")
+
+
+class ReferenceMode:
+    """Mixin of ``ResampleTransformer``: ``push_reference`` and the reference-mode step."""
+
+    def push_reference(self, message: AxisArray) -> None:
+        """Queue the reference message's timestamps (its stream dim) as output times."""
+        s, st = self.settings, self._state
+        if s.resample_rate is not None:
+            raise NotImplementedError("push_reference: a reference stream is used only in "
+                                      "reference mode (resample_rate=None)")
+        if s.output_reference:
+            raise NotImplementedError("output_reference: gathering the reference's data onto "
+                                      "the output grid is not implemented here")
+        axis = self._axis(message)
+        n = message.data.shape[message.dims.index(axis)] if axis in message.dims else 0
+        times, st.ref_gain = axis_times(message, axis, n)
+        if times.size == 0:
+            return
+        if times.max() <= st.ref_hwm:
+            st.ref_stale += 1
+            limit = s.reference_reset_after_chunks
+            if limit is not None and st.ref_stale >= limit:
+                warnings.warn(f"resample: the reference clock jumped back and stayed behind the "
+                              f"last output for {st.ref_stale} messages; re-anchoring to it "
+                              f"(output is discontinuous)", RuntimeWarning, stacklevel=2)
+                st.ref_hwm, st.ref_stale = float(np.nextafter(times[0], -np.inf)), 0
+        else:
+            st.ref_stale = 0
+        new = times[times > st.ref_hwm]
+        st.ref_t = new if st.ref_t is None else np.concatenate((st.ref_t, new))
+
+    def _reference_step(self, xp: Any, dev: Any, dtype: Any, x2: Any, times: np.ndarray,
+                        unit: str) -> tuple[Any, Any]:
+        """(outputs ``(M, C)``, their axis) after appending the signal rows ``x2``."""
+        st, s = self._state, self.settings
+        if x2.shape[0]:
+            st.buf = x2 if st.buf is None else xp.concat((st.buf, x2), axis=0)
+            st.src_t = times if st.src_t is None else np.concatenate((st.src_t, times))
+        ready = None
+        if st.ref_t is not None and st.src_t is not None and st.src_t.shape[0] >= 3:
+            ready = (st.ref_t > st.ref_hwm) & (st.ref_t <= st.src_t[-1])
+        if ready is None or not ready.any():
+            self._trim()
+            nxt = st.ref_t[0] if st.ref_t is not None and st.ref_t.size else st.ref_hwm
+            return x2[0:0, ...], self._ref_axis(np.zeros(0), nxt, unit)
+        tau = st.ref_t[ready]
+        i0, i1, w, below, fill = _rs.reference_weights(st.src_t, tau, s.fill_value)
+        idt = index_dtype(xp, st.buf)
+        y = _rs.linear_interp(xp, st.buf, asarray(xp, i0, dtype=idt, device=dev),
+                              asarray(xp, i1, dtype=idt, device=dev),
+                              asarray(xp, w[:, None], dtype=dtype, device=dev))
+        if below is not None:
+            y = xp.where(asarray(xp, below[:, None], device=dev),
+                         full(xp, tuple(y.shape), fill, dtype=dtype, device=dev), y)
+        st.ref_hwm = float(tau[-1])
+        st.ref_t = st.ref_t[st.ref_t > st.ref_hwm]
+        self._trim()
+        return y, self._ref_axis(tau, tau[0], unit)
+
+    def _trim(self) -> None:
+        """Drop signal rows no later output can need: those before the last two at or before
+        the high-water mark, and those older than ``buffer_duration`` (keeping 3 rows)."""
+        st = self._state
+        if st.src_t is None:
+            return
+        n = st.src_t.shape[0]
+        keep = int(np.searchsorted(st.src_t, st.ref_hwm, side="right")) - 2
+        cut = st.src_t[-1] - self.settings.buffer_duration
+        keep = max(0, min(max(keep, int(np.searchsorted(st.src_t, cut))), n - 3))
+        if keep:
+            st.buf, st.src_t = st.buf[keep:, ...], st.src_t[keep:]
+
+    def _ref_axis(self, tau: np.ndarray, first: float, unit: str) -> Any:
+        st = self._state
+        if st.ref_gain is not None:
+            offset = first if math.isfinite(first) else 0.0
+            return LinearAxis(gain=st.ref_gain, offset=offset, unit=unit)
+        return CoordinateAxis(data=tau, dims=[st.axis], unit=unit)
