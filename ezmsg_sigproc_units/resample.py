@@ -43,7 +43,7 @@ from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
 from ._resample_reference import ReferenceMode, axis_times
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from ._validate import check_count, check_real
 
 _METHODS = ("auto", "polyphase", "linear")
@@ -186,10 +186,8 @@ class ResampleState:
     """Reference mode: host reference times not yet emitted (kept across resets)."""
     ref_hwm: float = -math.inf
     """Reference mode: the last emitted time; only later reference times are emitted."""
-    ref_stale: int = 0
-    """Reference mode: consecutive reference messages entirely at or below ``ref_hwm``."""
-    ref_gain: float | None = None
-    """Reference mode: the reference's LinearAxis gain (None: a CoordinateAxis)."""
+    ref_stale: int = 0  # reference mode: consecutive messages entirely at or below ref_hwm
+    ref_gain: float | None = None  # reference mode: its LinearAxis gain (None: coordinates)
 
 
 class ResampleTransformer(
@@ -323,17 +321,19 @@ class ResampleTransformer(
 
 
 ResampleProcessor = ResampleTransformer
-"""The peer's name. Here every call returns the resampled message (in reference mode: the
-outputs its signal completes)."""
+"""The peer's name. Here every call returns the outputs its message completes."""
 
 
-class ResampleUnit(TransformerUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
+class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
+    """Publishes only outputs with samples (as the peer). ``INPUT_REFERENCE``: reference mode's
+    output times; ``OUTPUT_REFERENCE`` (``output_reference``) is never published here."""
+
     SETTINGS = ResampleSettings
     INPUT_REFERENCE = ez.InputStream(AxisArray)
-    """Reference mode (``resample_rate=None``): the stream whose timestamps are the output
-    times. Outputs leave on ``OUTPUT_SIGNAL`` with the signal messages."""
     OUTPUT_REFERENCE = ez.OutputStream(AxisArray)
-    """The peer's gathered reference (``output_reference``); never published here."""
+
+    def _window_dims(self, message: AxisArray) -> tuple[str, ...]:
+        return (self.processor.state.axis,)
 
     @ez.subscriber(INPUT_REFERENCE)
     async def on_reference(self, message: AxisArray) -> None:

@@ -311,3 +311,31 @@ def test_reference_clock_reset_and_refusals():
     with pytest.raises(NotImplementedError, match="^push_reference"):
         resample(250.0).push_reference(_msg(np.zeros((3, 1))))
     assert {"INPUT_REFERENCE", "OUTPUT_REFERENCE"} <= set(dir(ResampleUnit))
+
+
+def test_unit_publishes_only_outputs_with_samples_and_takes_references():
+    import asyncio
+
+    async def run(unit, steps):
+        await unit.initialize()
+        shapes = []
+        for kind, msg in steps:
+            if kind == "ref":
+                await unit.on_reference(msg)
+                continue
+            async for _, out in unit.on_signal(msg):
+                shapes.append(tuple(out.data.shape))
+        return shapes
+
+    chunks = [np.ones((n, 2)) for n in (0, 3, 100, 1)]
+    steps, pos = [], 0
+    for c in chunks:
+        steps.append(("sig", _msg(c, offset=pos / 1000.0)))
+        pos += c.shape[0]
+    # 1 kHz -> 250 Hz: the first three chunks complete no output, the 100-sample one does
+    assert asyncio.run(run(ResampleUnit(ResampleSettings(resample_rate=250.0)), steps)) == \
+        [(16, 2)]
+    ref = AxisArray(np.zeros((2, 1)), dims=["time", "ch"],
+                    axes={"time": CoordinateAxis(np.array([0.01, 0.05]), ["time"])})
+    steps.insert(2, ("ref", ref))
+    assert asyncio.run(run(ResampleUnit(ResampleSettings()), steps)) == [(2, 2)]
