@@ -5,9 +5,9 @@ Reference times arrive through ``push_reference`` and wait (host metadata) until
 reaches them; each signal message then emits the waiting times at or before its last sample,
 in order, each exactly once (a high-water mark skips times at or below the last one emitted).
 The signal is kept on its device, time first ``(N, C)``, trimmed to the rows the next
-interpolation can need and to ``buffer_duration`` (at least 3 rows). Outputs are emitted with
-signal messages only: a reference that arrives after the signal covering it leaves with the
-next signal message.
+interpolation can need and to ``buffer_duration`` (at least 3 rows). Outputs that a reference
+completes with signal already received come from ``drain_reference()`` (the Unit calls it on
+each reference message).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
-from ._backend import asarray, full
+from ._backend import asarray, full, namespace_and_device, zeros
+from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._kernels.reductions import index_dtype
+from ._messages import replace_fields
 
 
 def axis_times(message: AxisArray, axis: str, n: int) -> tuple[np.ndarray, float | None]:
@@ -64,6 +66,36 @@ class ReferenceMode:
             st.ref_stale = 0
         new = times[times > st.ref_hwm]
         st.ref_t = new if st.ref_t is None else np.concatenate((st.ref_t, new))
+
+    def _reference_process(self, message: AxisArray, x: Any, ix: int, xp: Any, dev: Any,
+                           dtype: Any) -> AxisArray:
+        """Reference mode's ``_process``: ``x`` is the message's data in the compute dtype."""
+        st = self._state
+        x2, rest = _axes.to_time_major(xp, x, ix)
+        times = axis_times(message, st.axis, x.shape[ix])[0]
+        y2, new_ax = self._reference_step(xp, dev, dtype, x2, times, message.axes[st.axis].unit)
+        # The layout for outputs a later reference completes (no reference to x is kept).
+        shape = tuple(0 if i == ix else n for i, n in enumerate(x.shape))
+        st.template = replace_fields(message, data=zeros(xp, shape, dtype=dtype, device=dev))
+        return replace_fields(message, data=_axes.from_time_major(xp, y2, rest, ix),
+                              axes={**message.axes, st.axis: new_ax})
+
+    def drain_reference(self) -> AxisArray | None:
+        """The outputs that pushed references complete with the signal already received (None
+        when there are none): the Unit publishes them as soon as a reference arrives."""
+        st = self._state
+        if st.template is None or st.method != "reference":
+            return None
+        tmpl = st.template
+        xp, dev = namespace_and_device(tmpl.data)
+        ix = tmpl.dims.index(st.axis)
+        x2, rest = _axes.to_time_major(xp, tmpl.data, ix)
+        y2, new_ax = self._reference_step(xp, dev, tmpl.data.dtype, x2, np.zeros(0),
+                                          tmpl.axes[st.axis].unit)
+        if y2.shape[0] == 0:
+            return None
+        return replace_fields(tmpl, data=_axes.from_time_major(xp, y2, rest, ix),
+                              axes={**tmpl.axes, st.axis: new_ax})
 
     def _reference_step(self, xp: Any, dev: Any, dtype: Any, x2: Any, times: np.ndarray,
                         unit: str) -> tuple[Any, Any]:

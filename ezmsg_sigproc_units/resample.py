@@ -16,8 +16,7 @@ Two methods:
   arrived (the last input sample is held), so the latency is at most one input interval. No
   anti-alias filter: low-pass first when downsampling.
 * reference mode (``resample_rate=None``): linear interpolation onto the timestamps of a
-  second stream (``push_reference``; the Unit's ``INPUT_REFERENCE``), see
-  ``_resample_reference``.
+  second stream (``push_reference``, the Unit's ``INPUT_REFERENCE``; ``_resample_reference``).
 
 The output time axis is a LinearAxis (gain ``1 / resample_rate``, offset: the time of the
 message's first output, or of the next output when the message completes none). For a
@@ -37,12 +36,12 @@ import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
-from ._backend import dtype_name, float_dtype_for, namespace_and_device
+from ._backend import dtype_name, float_dtype_for, materialize, namespace_and_device
 from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
-from ._resample_reference import ReferenceMode, axis_times
+from ._resample_reference import ReferenceMode
 from ._units import WindowedUnit
 from ._validate import check_count, check_real
 
@@ -184,10 +183,10 @@ class ResampleState:
     """Reference mode: host times of the rows of ``buf`` (the buffered inputs)."""
     ref_t: Any = None
     """Reference mode: host reference times not yet emitted (kept across resets)."""
-    ref_hwm: float = -math.inf
-    """Reference mode: the last emitted time; only later reference times are emitted."""
+    ref_hwm: float = -math.inf  # reference mode: the last emitted time (only later ones go)
     ref_stale: int = 0  # reference mode: consecutive messages entirely at or below ref_hwm
     ref_gain: float | None = None  # reference mode: its LinearAxis gain (None: coordinates)
+    template: Any = None  # reference mode: the last signal's layout, with no samples
 
 
 class ResampleTransformer(
@@ -217,7 +216,7 @@ class ResampleTransformer(
         st.gain_in = ax.gain if isinstance(ax, LinearAxis) else None
         st.method, st.design, st.latency = "linear", None, 0.0
         st.buf, st.n_in, st.n_out, st.t0, st.last_t = None, 0, 0, None, None
-        st.src_t = None
+        st.src_t = st.template = None
         if s.resample_rate is None:
             st.method = "reference"
             return
@@ -263,11 +262,7 @@ class ResampleTransformer(
         ax = message.axes[st.axis]
         t = x.shape[ix]
         if st.method == "reference":
-            x2, rest = _axes.to_time_major(xp, x, ix)
-            y2, new_ax = self._reference_step(xp, dev, dtype, x2,
-                                              axis_times(message, st.axis, t)[0], ax.unit)
-            y = _axes.from_time_major(xp, y2, rest, ix)
-            return replace_fields(message, data=y, axes={**message.axes, st.axis: new_ax})
+            return self._reference_process(message, x, ix, xp, dev, dtype)
         if st.t0 is None and t > 0:
             st.t0 = ax.offset if st.gain_in is not None else float(ax.data[0])
         # (T, C): time first, the other dims flattened
@@ -336,8 +331,13 @@ class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, Resample
         return (self.processor.state.axis,)
 
     @ez.subscriber(INPUT_REFERENCE)
-    async def on_reference(self, message: AxisArray) -> None:
+    @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
+    async def on_reference(self, message: AxisArray) -> Any:
         self.processor.push_reference(message)
+        out = self.processor.drain_reference()  # outputs the signal already covers
+        if out is not None:
+            materialize(out.data)
+            yield self.OUTPUT_SIGNAL, out
 
 
 Resample = ResampleUnit

@@ -243,16 +243,19 @@ def _reference_run(backend, dtype, ref_t, fill_value="extrapolate",
             axes = {"time": AxisArray.TimeAxis(fs=1.0 / linear_ref, offset=ref_t[r0])}
         proc.push_reference(AxisArray(np.zeros((r1 - r0, 1)), dims=["time", "ch"], axes=axes))
         r0 = r1
+        # what the signal so far already covers comes out at once (the Unit publishes it)
+        drained = [proc.drain_reference()] if k % 2 else []
         msg = AxisArray(backend.asarray(x[pos:pos + n], dtype), dims=["time", "ch"],
                         axes={"time": AxisArray.TimeAxis(fs=1000.0, offset=pos / 1000.0)})
-        out = proc(msg)
-        if out.data.shape[0] == 0:  # an empty output still has the backend, device, dtype
-            assert_close(out.data, np.zeros(out.data.shape), xp=backend.xp,
-                         device=backend.device, dtype=getattr(backend.xp, dtype))
-        ax = out.axes["time"]
-        t = ax.data if linear_ref is None else ax.offset + ax.gain * np.arange(out.data.shape[0])
-        outs.append(out.data)
-        times.append(np.asarray(t, dtype=np.float64))
+        for out in [d for d in drained if d is not None] + [proc(msg)]:
+            if out.data.shape[0] == 0:  # an empty output still has the backend, device, dtype
+                assert_close(out.data, np.zeros(out.data.shape), xp=backend.xp,
+                             device=backend.device, dtype=getattr(backend.xp, dtype))
+            ax = out.axes["time"]
+            n_out = out.data.shape[0]
+            t = ax.data if linear_ref is None else ax.offset + ax.gain * np.arange(n_out)
+            outs.append(out.data)
+            times.append(np.asarray(t, dtype=np.float64))
         pos += n
     xp = backend.xp
     return xp.concat(outs, axis=0), np.concatenate(times), proc
@@ -321,7 +324,8 @@ def test_unit_publishes_only_outputs_with_samples_and_takes_references():
         shapes = []
         for kind, msg in steps:
             if kind == "ref":
-                await unit.on_reference(msg)
+                async for _, out in unit.on_reference(msg):
+                    shapes.append(("ref",) + tuple(out.data.shape))
                 continue
             async for _, out in unit.on_signal(msg):
                 shapes.append(tuple(out.data.shape))
@@ -339,3 +343,8 @@ def test_unit_publishes_only_outputs_with_samples_and_takes_references():
                     axes={"time": CoordinateAxis(np.array([0.01, 0.05]), ["time"])})
     steps.insert(2, ("ref", ref))
     assert asyncio.run(run(ResampleUnit(ResampleSettings()), steps)) == [(2, 2)]
+    # a reference the signal already covers is published when it arrives
+    late = AxisArray(np.zeros((1, 1)), dims=["time", "ch"],
+                     axes={"time": CoordinateAxis(np.array([0.08]), ["time"])})
+    steps.append(("ref", late))
+    assert asyncio.run(run(ResampleUnit(ResampleSettings()), steps)) == [(2, 2), ("ref", 1, 2)]
