@@ -16,6 +16,7 @@ import math
 import warnings
 from typing import Any
 
+import ezmsg.core as ez
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
@@ -24,6 +25,41 @@ from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._kernels.reductions import index_dtype
 from ._messages import replace_fields
+from ._validate import check_count, check_real
+
+_STRATEGIES = ("immediate", "threshold", "on_demand")
+
+
+def check_peer_fields(s: Any) -> None:
+    """ResampleSettings' fields from the peer (buffering, reference): the peer's values are
+    accepted, garbage refused (ValueError naming the field); inf limits become None."""
+    for name in ("max_chunk_delay", "reference_reset_after_chunks"):
+        v = getattr(s, name)
+        if isinstance(v, float) and math.isinf(v) and v > 0:
+            object.__setattr__(s, name, None)  # the peer's rule: no limit
+    if s.max_chunk_delay is not None:
+        check_real("max_chunk_delay", s.max_chunk_delay, minimum=0.0)
+        ez.logger.info("resample: max_chunk_delay has no effect here (outputs leave with "
+                       "each input; nothing is extrapolated)")
+    fv = s.fill_value
+    pair = isinstance(fv, (tuple, list)) and len(fv) == 2
+    if fv not in ("extrapolate", "last") and not (
+        _is_number(fv) or (pair and all(_is_number(v) for v in fv))
+    ):
+        raise ValueError(f"fill_value: must be 'extrapolate', 'last', a number or a "
+                         f"(below, above) pair, got {fv!r}")
+    check_real("buffer_duration", s.buffer_duration, minimum=0.0)
+    if s.buffer_update_strategy not in _STRATEGIES:
+        raise ValueError(f"buffer_update_strategy: must be one of {_STRATEGIES}, got "
+                         f"{s.buffer_update_strategy!r}")
+    if not isinstance(s.output_reference, bool):
+        raise ValueError(f"output_reference: must be a bool, got {s.output_reference!r}")
+    if s.reference_reset_after_chunks is not None:
+        check_count("reference_reset_after_chunks", s.reference_reset_after_chunks, 0)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def axis_times(message: AxisArray, axis: str, n: int) -> tuple[np.ndarray, float | None]:

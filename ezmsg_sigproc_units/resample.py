@@ -41,12 +41,11 @@ from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
-from ._resample_reference import ReferenceMode
+from ._resample_reference import ReferenceMode, check_peer_fields
 from ._units import WindowedUnit
 from ._validate import check_count, check_real
 
 _METHODS = ("auto", "polyphase", "linear")
-_STRATEGIES = ("immediate", "threshold", "on_demand")
 
 
 class ResampleSettings(ez.Settings):
@@ -104,7 +103,7 @@ class ResampleSettings(ez.Settings):
             check_real("resample_rate", self.resample_rate)
             if self.resample_rate <= 0:
                 raise ValueError(f"resample_rate: must be > 0 (Hz), got {self.resample_rate!r}")
-        self._check_peer_buffering()
+        check_peer_fields(self)
         if self.method not in _METHODS:
             raise ValueError(f"method: must be one of {_METHODS}, got {self.method!r}")
         check_count("max_factor", self.max_factor)
@@ -120,36 +119,6 @@ class ResampleSettings(ez.Settings):
             raise ValueError(f"window: must be a window spec (str or tuple) or 1-D finite taps, "
                              f"got {w!r}")
         object.__setattr__(self, "window", taps)  # hashable, comparable
-
-    def _check_peer_buffering(self) -> None:
-        """The peer's buffering and reference fields: its values, refusing only garbage."""
-        for name in ("max_chunk_delay", "reference_reset_after_chunks"):
-            v = getattr(self, name)
-            if isinstance(v, float) and math.isinf(v) and v > 0:
-                object.__setattr__(self, name, None)  # the peer's rule: no limit
-        if self.max_chunk_delay is not None:
-            check_real("max_chunk_delay", self.max_chunk_delay, minimum=0.0)
-            ez.logger.info("resample: max_chunk_delay has no effect here (outputs leave with "
-                           "each input; nothing is extrapolated)")
-        fv = self.fill_value
-        pair = isinstance(fv, (tuple, list)) and len(fv) == 2
-        if fv not in ("extrapolate", "last") and not (
-            _is_number(fv) or (pair and all(_is_number(v) for v in fv))
-        ):
-            raise ValueError(f"fill_value: must be 'extrapolate', 'last', a number or a "
-                             f"(below, above) pair, got {fv!r}")
-        check_real("buffer_duration", self.buffer_duration, minimum=0.0)
-        if self.buffer_update_strategy not in _STRATEGIES:
-            raise ValueError(f"buffer_update_strategy: must be one of {_STRATEGIES}, got "
-                             f"{self.buffer_update_strategy!r}")
-        if not isinstance(self.output_reference, bool):
-            raise ValueError(f"output_reference: must be a bool, got {self.output_reference!r}")
-        if self.reference_reset_after_chunks is not None:
-            check_count("reference_reset_after_chunks", self.reference_reset_after_chunks, 0)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @processor_state
