@@ -6,7 +6,7 @@ import os
 import platform
 
 from . import filter as filter_bench
-from . import graph, imports, spectral, transformers, window
+from . import graph, imports, large_chunks, spectral, transformers, window
 
 
 def main() -> None:
@@ -20,6 +20,7 @@ def main() -> None:
     print(window.run())
     print(spectral.run())
     print(filter_bench.run())
+    print(large_chunks.run())
     print(imports.run())
 
 
