@@ -21,6 +21,7 @@ import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import asarray, full, namespace_and_device, zeros
+from ._backend.portable import copy
 from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
 from ._kernels.reductions import index_dtype
@@ -62,6 +63,11 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _take(xp: Any, x: Any, rows: np.ndarray, dev: Any) -> Any:
+    """Rows ``rows`` (host indices) of ``x`` (a new array)."""
+    return xp.take(x, asarray(xp, rows, dtype=index_dtype(xp, x), device=dev), axis=0)
+
+
 def axis_times(message: AxisArray, axis: str, n: int) -> tuple[np.ndarray, float | None]:
     """(host float64 times of the ``n`` samples along ``axis``, the LinearAxis gain or None)."""
     ax = message.axes.get(axis)
@@ -82,9 +88,6 @@ class ReferenceMode:
         if s.resample_rate is not None:
             raise NotImplementedError("push_reference: a reference stream is used only in "
                                       "reference mode (resample_rate=None)")
-        if s.output_reference:
-            raise NotImplementedError("output_reference: gathering the reference's data onto "
-                                      "the output grid is not implemented here")
         axis = self._axis(message)
         n = message.data.shape[message.dims.index(axis)] if axis in message.dims else 0
         times, st.ref_gain = axis_times(message, axis, n)
@@ -100,8 +103,17 @@ class ReferenceMode:
                 st.ref_hwm, st.ref_stale = float(np.nextafter(times[0], -np.inf)), 0
         else:
             st.ref_stale = 0
-        new = times[times > st.ref_hwm]
-        st.ref_t = new if st.ref_t is None else np.concatenate((st.ref_t, new))
+        keep = times > st.ref_hwm
+        st.ref_t = times[keep] if st.ref_t is None else np.concatenate((st.ref_t, times[keep]))
+        if s.output_reference:  # its rows, in lockstep with ref_t (copies: no input is kept)
+            rxp, rdev = namespace_and_device(message.data)
+            rix = message.dims.index(axis)
+            r2 = _axes.to_time_major(rxp, message.data, rix)[0]
+            rows = copy(r2) if keep.all() else _take(rxp, r2, np.flatnonzero(keep), rdev)
+            st.ref_rows = rows if st.ref_rows is None else rxp.concat((st.ref_rows, rows), axis=0)
+            shape = tuple(0 if i == rix else k for i, k in enumerate(message.data.shape))
+            st.ref_template = replace_fields(
+                message, data=zeros(rxp, shape, dtype=message.data.dtype, device=rdev))
 
     def _reference_process(self, message: AxisArray, x: Any, ix: int, xp: Any, dev: Any,
                            dtype: Any) -> AxisArray:
@@ -137,6 +149,7 @@ class ReferenceMode:
                         unit: str) -> tuple[Any, Any]:
         """(outputs ``(M, C)``, their axis) after appending the signal rows ``x2``."""
         st, s = self._state, self.settings
+        st.reference_output = None
         if x2.shape[0]:
             st.buf = x2 if st.buf is None else xp.concat((st.buf, x2), axis=0)
             st.src_t = times if st.src_t is None else np.concatenate((st.src_t, times))
@@ -157,9 +170,27 @@ class ReferenceMode:
             y = xp.where(asarray(xp, below[:, None], device=dev),
                          full(xp, tuple(y.shape), fill, dtype=dtype, device=dev), y)
         st.ref_hwm = float(tau[-1])
+        out_ax = self._ref_axis(tau, tau[0], unit)
+        if st.ref_rows is not None:
+            self._gather_reference(np.flatnonzero(ready), np.flatnonzero(st.ref_t > st.ref_hwm),
+                                   out_ax)
         st.ref_t = st.ref_t[st.ref_t > st.ref_hwm]
         self._trim()
-        return y, self._ref_axis(tau, tau[0], unit)
+        return y, out_ax
+
+    def _gather_reference(self, emitted: np.ndarray, pending: np.ndarray, out_ax: Any) -> None:
+        """``output_reference``: the reference rows of the emitted times, on the output's axis
+        (``state.reference_output``); the pending rows stay."""
+        st = self._state
+        tmpl = st.ref_template
+        rxp, rdev = namespace_and_device(tmpl.data)
+        rix = tmpl.dims.index(st.axis)
+        inner = _axes.to_time_major(rxp, tmpl.data, rix)[1]
+        rows = _take(rxp, st.ref_rows, emitted, rdev)
+        st.ref_rows = _take(rxp, st.ref_rows, pending, rdev)
+        st.reference_output = replace_fields(
+            tmpl, data=_axes.from_time_major(rxp, rows, inner, rix),
+            axes={**tmpl.axes, st.axis: out_ax})
 
     def _trim(self) -> None:
         """Drop signal rows no later output can need: those before the last two at or before

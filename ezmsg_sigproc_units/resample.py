@@ -42,7 +42,7 @@ from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
 from ._resample_reference import ReferenceMode, check_peer_fields
-from ._units import WindowedUnit
+from ._units import WindowedUnit, has_no_windows
 from ._validate import check_count, check_real
 
 _METHODS = ("auto", "polyphase", "linear")
@@ -75,8 +75,9 @@ class ResampleSettings(ez.Settings):
     performance choice; no effect here. Default ``"immediate"``."""
 
     output_reference: bool = False
-    """Reference mode: also gather the reference's data onto the output grid. Not implemented
-    here: a reference message with True raises ``NotImplementedError``. Default False."""
+    """Reference mode: also gather the reference's rows at the output times
+    (``ResampleState.reference_output``; the Unit publishes it on ``OUTPUT_REFERENCE``), so
+    the two streams share one axis. Default False."""
 
     reference_reset_after_chunks: int | None = 3
     """Reference mode: this many consecutive reference messages at or below the last output
@@ -156,6 +157,11 @@ class ResampleState:
     ref_stale: int = 0  # reference mode: consecutive messages entirely at or below ref_hwm
     ref_gain: float | None = None  # reference mode: its LinearAxis gain (None: coordinates)
     template: Any = None  # reference mode: the last signal's layout, with no samples
+    ref_rows: Any = None  # output_reference: the reference rows of ref_t, time first
+    ref_template: Any = None  # output_reference: the reference's layout, with no samples
+    reference_output: AxisArray | None = None
+    """``output_reference``: the reference's rows at the times of the last output (on its axis),
+    None when that output had none. The Unit publishes it on ``OUTPUT_REFERENCE``."""
 
 
 class ResampleTransformer(
@@ -290,23 +296,41 @@ ResampleProcessor = ResampleTransformer
 
 class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
     """Publishes only outputs with samples (as the peer). ``INPUT_REFERENCE``: reference mode's
-    output times; ``OUTPUT_REFERENCE`` (``output_reference``) is never published here."""
+    output times; ``OUTPUT_REFERENCE``: with ``output_reference``, the reference's rows at the
+    times of each output, published right after it."""
 
     SETTINGS = ResampleSettings
     INPUT_REFERENCE = ez.InputStream(AxisArray)
     OUTPUT_REFERENCE = ez.OutputStream(AxisArray)
 
-    def _window_dims(self, message: AxisArray) -> tuple[str, ...]:
-        return (self.processor.state.axis,)
+    def _published(self, out: AxisArray | None) -> list[tuple[Any, AxisArray]]:
+        """(stream, message) pairs for an output: itself if it has samples, then the gathered
+        reference (``output_reference``)."""
+        if out is None or has_no_windows(out, (self.processor.state.axis,)):
+            return []
+        pairs = [(self.OUTPUT_SIGNAL, out)]
+        ref = self.processor.state.reference_output
+        if ref is not None:
+            pairs.append((self.OUTPUT_REFERENCE, ref))
+        for _, msg in pairs:
+            materialize(msg.data)
+        return pairs
+
+    @ez.subscriber(WindowedUnit.INPUT_SIGNAL)
+    @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
+    @ez.publisher(OUTPUT_REFERENCE)
+    async def on_signal(self, message: AxisArray) -> Any:
+        for pair in self._published(await self.processor.__acall__(message)):
+            yield pair
 
     @ez.subscriber(INPUT_REFERENCE)
     @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
+    @ez.publisher(OUTPUT_REFERENCE)
     async def on_reference(self, message: AxisArray) -> Any:
         self.processor.push_reference(message)
-        out = self.processor.drain_reference()  # outputs the signal already covers
-        if out is not None:
-            materialize(out.data)
-            yield self.OUTPUT_SIGNAL, out
+        # outputs the signal already received completes
+        for pair in self._published(self.processor.drain_reference()):
+            yield pair
 
 
 Resample = ResampleUnit

@@ -292,7 +292,7 @@ def test_reference_mode_linear_reference_axis_and_bounded_buffer():
     assert proc2.state.buf.shape[0] <= 51
 
 
-def test_reference_clock_reset_and_refusals():
+def test_reference_clock_reset_and_refusal():
     x = np.random.default_rng(13).normal(size=(400, 1))
     proc = ResampleTransformer(ResampleSettings(reference_reset_after_chunks=2))
 
@@ -308,9 +308,6 @@ def test_reference_clock_reset_and_refusals():
         ref([0.03, 0.04])  # the second stale message: a clock reset
     out = proc(_msg(x[210:220], offset=0.21))
     np.testing.assert_allclose(out.axes["time"].data, [0.03, 0.04])
-    with pytest.raises(NotImplementedError, match="^output_reference"):
-        ResampleTransformer(ResampleSettings(output_reference=True)).push_reference(
-            _msg(np.zeros((3, 1))))
     with pytest.raises(NotImplementedError, match="^push_reference"):
         resample(250.0).push_reference(_msg(np.zeros((3, 1))))
     assert {"INPUT_REFERENCE", "OUTPUT_REFERENCE"} <= set(dir(ResampleUnit))
@@ -348,3 +345,35 @@ def test_unit_publishes_only_outputs_with_samples_and_takes_references():
                      axes={"time": CoordinateAxis(np.array([0.08]), ["time"])})
     steps.append(("ref", late))
     assert asyncio.run(run(ResampleUnit(ResampleSettings()), steps)) == [(2, 2), ("ref", 1, 2)]
+    # output_reference: the gathered reference follows each output on OUTPUT_REFERENCE
+    unit = ResampleUnit(ResampleSettings(output_reference=True))
+    assert asyncio.run(run(unit, steps)) == [(2, 2), (2, 1), ("ref", 1, 2), ("ref", 1, 1)]
+
+
+def test_output_reference_gathers_the_reference_rows_on_the_output_axis(backend, float_dtype):
+    rng = np.random.default_rng(14)
+    x, ref_t = rng.normal(size=(300, 2)), np.sort(rng.uniform(0.0, 0.35, 60))
+    ref_d = rng.normal(size=(60, 3))
+    proc = ResampleTransformer(ResampleSettings(output_reference=True))
+    got_t, got_d = [], []
+
+    def collect(out):
+        ro = proc.state.reference_output
+        if out is None or out.data.shape[0] == 0:
+            assert ro is None
+            return
+        assert ro.dims == ["time", "ch"] and ro.data.shape == (out.data.shape[0], 3)
+        np.testing.assert_array_equal(ro.axes["time"].data, out.axes["time"].data)
+        got_t.append(ro.axes["time"].data)
+        got_d.append(ro.data)
+
+    for a, b, r0, r1 in [(0, 2, 0, 5), (2, 90, 5, 5), (90, 91, 5, 40), (91, 300, 40, 60)]:
+        src = backend.asarray(ref_d[r0:r1], float_dtype)
+        proc.push_reference(AxisArray(src, dims=["time", "ch"],
+                                      axes={"time": CoordinateAxis(ref_t[r0:r1], ["time"])}))
+        collect(proc.drain_reference())
+        collect(proc(_msg(backend.asarray(x[a:b], float_dtype), offset=a / 1000.0)))
+    done = ref_t <= 0.299
+    np.testing.assert_array_equal(np.concatenate(got_t), ref_t[done])
+    assert_close(backend.xp.concat(got_d, axis=0), ref_d[done], xp=backend.xp,
+                 device=backend.device, dtype=getattr(backend.xp, float_dtype))
