@@ -26,6 +26,7 @@ sample counts; later messages' offsets are not read (gaps or clock jitter are no
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 from fractions import Fraction
@@ -297,41 +298,41 @@ ResampleProcessor = ResampleTransformer
 class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, ResampleTransformer]):
     """Publishes only outputs with samples (as the peer). ``INPUT_REFERENCE``: reference mode's
     output times; ``OUTPUT_REFERENCE``: with ``output_reference``, the reference's rows at the
-    times of each output, published right after it."""
+    times of each output, published after it (a second task, so possibly after the next)."""
 
     SETTINGS = ResampleSettings
     INPUT_REFERENCE = ez.InputStream(AxisArray)
     OUTPUT_REFERENCE = ez.OutputStream(AxisArray)
 
-    def _published(self, out: AxisArray | None) -> list[tuple[Any, AxisArray]]:
-        """(stream, message) pairs for an output: itself if it has samples, then the gathered
-        reference (``output_reference``)."""
-        if out is None or has_no_windows(out, (self.processor.state.axis,)):
-            return []
-        pairs = [(self.OUTPUT_SIGNAL, out)]
-        ref = self.processor.state.reference_output
-        if ref is not None:
-            pairs.append((self.OUTPUT_REFERENCE, ref))
-        for _, msg in pairs:
-            materialize(msg.data)
-        return pairs
+    async def initialize(self) -> None:
+        await super().initialize()
+        self._references: asyncio.Queue = asyncio.Queue()
 
-    @ez.subscriber(WindowedUnit.INPUT_SIGNAL)
-    @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
+    def _window_dims(self, message: AxisArray) -> tuple[str, ...]:
+        return (self.processor.state.axis,)
+
+    def _outputs(self, message: AxisArray, result: AxisArray) -> tuple[AxisArray, ...]:
+        ref = self.processor.state.reference_output  # output_reference: follows the output
+        if ref is not None:
+            self._references.put_nowait(ref)
+        return (result,)
+
     @ez.publisher(OUTPUT_REFERENCE)
-    async def on_signal(self, message: AxisArray) -> Any:
-        for pair in self._published(await self.processor.__acall__(message)):
-            yield pair
+    async def publish_reference(self) -> Any:
+        while True:
+            ref = await self._references.get()
+            materialize(ref.data)
+            yield self.OUTPUT_REFERENCE, ref
 
     @ez.subscriber(INPUT_REFERENCE)
     @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
-    @ez.publisher(OUTPUT_REFERENCE)
     async def on_reference(self, message: AxisArray) -> Any:
         self.processor.push_reference(message)
-        # outputs the signal already received completes
-        for pair in self._published(self.processor.drain_reference()):
-            yield pair
-
+        out = self.processor.drain_reference()  # outputs the signal already received completes
+        if out is not None and not has_no_windows(out, (self.processor.state.axis,)):
+            for msg in self._outputs(message, out):
+                materialize(msg.data)
+                yield self.OUTPUT_SIGNAL, msg
 
 Resample = ResampleUnit
 

@@ -345,9 +345,19 @@ def test_unit_publishes_only_outputs_with_samples_and_takes_references():
                      axes={"time": CoordinateAxis(np.array([0.08]), ["time"])})
     steps.append(("ref", late))
     assert asyncio.run(run(ResampleUnit(ResampleSettings()), steps)) == [(2, 2), ("ref", 1, 2)]
-    # output_reference: the gathered reference follows each output on OUTPUT_REFERENCE
+    # output_reference: the gathered reference of each output goes to OUTPUT_REFERENCE
     unit = ResampleUnit(ResampleSettings(output_reference=True))
-    assert asyncio.run(run(unit, steps)) == [(2, 2), (2, 1), ("ref", 1, 2), ("ref", 1, 1)]
+    assert asyncio.run(run(unit, steps)) == [(2, 2), ("ref", 1, 2)]
+    queued = [unit._references.get_nowait() for _ in range(unit._references.qsize())]
+    assert [tuple(r.data.shape) for r in queued] == [(2, 1), (1, 1)]
+    gen = unit.publish_reference()  # the publisher task yields them in order
+    first = asyncio.run(_first(gen, unit, queued[0]))
+    assert first[0] is unit.OUTPUT_REFERENCE and first[1] is queued[0]
+
+
+async def _first(gen, unit, ref):
+    unit._references.put_nowait(ref)
+    return await gen.__anext__()
 
 
 def test_output_reference_gathers_the_reference_rows_on_the_output_axis(backend, float_dtype):
