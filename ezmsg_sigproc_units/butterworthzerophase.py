@@ -46,7 +46,7 @@ from ezmsg.baseproc import CompositeProcessor, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._backend import array_namespace
-from ._kernels.blocks import block_length, gather_blocks
+from ._kernels.blocks import MIN_BLOCK_ENTRIES, block_length, gather_blocks
 from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
@@ -265,8 +265,9 @@ class ButterworthZeroPhaseTransformer(
         state), so that a chunk needs about its output's size of extra memory. Not with
         ``reset_on_nonfinite``, whose reset follows each whole chunk (then each pass cuts
         the chunk into blocks by itself: about twice the chunk's size)."""
-        back = self._procs["backward"]
-        axis = back._axis(message)
+        if math.prod(message.data.shape) <= MIN_BLOCK_ENTRIES:  # short: one call, no overhead
+            return super()._process(message)
+        axis = self._procs["backward"]._axis(message)
         ix = axis_index(message, axis)
         ax, shape = message.axes.get(axis), message.data.shape
         n = shape[ix]

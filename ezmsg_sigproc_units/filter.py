@@ -213,24 +213,25 @@ class FilterTransformer(StreamAxisMixin,
         if x.shape[0] == 0 or x.shape[1] == 0:
             x = x if x.dtype == dtype else xp.astype(x, dtype)
             return replace_data(message, _axes.from_time_major(xp, x, inner, ix))
-        x0 = x[:1, ...] if x.dtype == dtype else xp.astype(x[:1, ...], dtype)
-        if st.z is None:
-            st.z, st.pending = self._initial(xp, plan, x0), None
-        elif st.pending is not None:
-            st.z = xp.where(st.pending, self._initial(xp, plan, x0), st.z)
+        if st.z is None or st.pending is not None:
+            x0 = x[:1, ...] if x.dtype == dtype else xp.astype(x[:1, ...], dtype)
+            z0 = self._initial(xp, plan, x0)
+            st.z = z0 if st.z is None else xp.where(st.pending, z0, st.z)
             st.pending = None
         bad: list = []  # long chunks in bounded blocks (exact), temporaries per block
-        y = _blocks.gather_blocks(xp, x.shape[0], _blocks.block_length(*x.shape, plan.block),
-                                  functools.partial(self._run, xp, x, dtype, bad))
+        T, C = x.shape
+        y = (self._run(xp, x, dtype, bad, 0, T) if T * C <= _blocks.MIN_BLOCK_ENTRIES else
+             _blocks.gather_blocks(xp, T, _blocks.block_length(T, C, plan.block),
+                                   functools.partial(self._run, xp, x, dtype, bad)))
         if bad:  # reset_on_nonfinite
             st.z = xp.where(bad[0], 0.0, st.z)
             st.pending = bad[0] if self.settings.initial_state == "steady" else None
         return replace_data(message, _axes.from_time_major(xp, y, inner, ix))
 
     def _run(self, xp: Any, x: Any, dtype: Any, bad: list, start: int, stop: int) -> Any:
-        """Filter ``x[start:stop]``, carrying the state; ORs its non-finite channels into
-        ``bad`` (reset_on_nonfinite)."""
-        st, s, xb = self._state, self.settings, x[start:stop, ...]
+        """Filter ``x[start:stop]`` from the state; non-finite channels ORed into ``bad``."""
+        st, s = self._state, self.settings
+        xb = x if start == 0 and stop == x.shape[0] else x[start:stop, ...]  # JAX: no op
         xb = xb if xb.dtype == dtype else xp.astype(xb, dtype)
         if isinstance(st.plan, _iir.IIRPlan):
             y, st.z = _iir.iir_filter(xp, st.plan, xb, st.z, native=s.use_fast_sosfilt)
