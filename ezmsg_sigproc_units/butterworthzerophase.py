@@ -46,7 +46,7 @@ from ezmsg.baseproc import CompositeProcessor, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._backend import array_namespace
-from ._kernels.blocks import MIN_BLOCK_ENTRIES, block_length, gather_blocks
+from ._kernels.blocks import ONE_CALL_ENTRIES, block_length, gather_blocks
 from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
@@ -265,13 +265,15 @@ class ButterworthZeroPhaseTransformer(
         state), so that a chunk needs about its output's size of extra memory. Not with
         ``reset_on_nonfinite``, whose reset follows each whole chunk (then each pass cuts
         the chunk into blocks by itself: about twice the chunk's size)."""
-        if math.prod(message.data.shape) <= MIN_BLOCK_ENTRIES:  # short: one call, no overhead
+        if math.prod(message.data.shape) <= ONE_CALL_ENTRIES:  # short: one call, no overhead
             return super()._process(message)
         axis = self._procs["backward"]._axis(message)
         ix = axis_index(message, axis)
         ax, shape = message.axes.get(axis), message.data.shape
         n = shape[ix]
-        step = block_length(n, math.prod(shape) // max(1, n))
+        inner = self._procs["backward"].state.filter  # its FIR frame: no partial frames
+        unit = inner.state.plan.block if inner is not None and inner.state.plan else 1
+        step = block_length(n, math.prod(shape) // max(1, n), unit)
         if n <= step or not isinstance(ax, LinearAxis) or self.settings.reset_on_nonfinite:
             return super()._process(message)
         ref: list[AxisArray] = []  # the output whose axes describe the whole chunk's output

@@ -220,7 +220,7 @@ class FilterTransformer(StreamAxisMixin,
             st.pending = None
         bad: list = []  # long chunks in bounded blocks (exact), temporaries per block
         T, C = x.shape
-        y = (self._run(xp, x, dtype, bad, 0, T) if T * C <= _blocks.MIN_BLOCK_ENTRIES else
+        y = (self._run(xp, x, dtype, bad, 0, T) if T * C <= _blocks.ONE_CALL_ENTRIES else
              _blocks.gather_blocks(xp, T, _blocks.block_length(T, C, plan.block),
                                    functools.partial(self._run, xp, x, dtype, bad)))
         if bad:  # reset_on_nonfinite

@@ -47,7 +47,7 @@ def _msg(data, start=0):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_peak_extra_memory_is_about_one_input(name):
-    host = np.random.default_rng(0).standard_normal((200_008, 16)).astype(np.float32)
+    host = np.random.default_rng(0).standard_normal((400_008, 16)).astype(np.float32)
     proc = _make(name)
     proc(_msg(host[:8]))  # design and plan built before measuring
     msg = _msg(host[8:], 8)
@@ -83,10 +83,10 @@ def _stream(backend, name, host, lengths, **kw):
 def test_blocked_equals_one_call(backend, name, nonfinite, monkeypatch):
     if backend.value in ("jax", "mlx") and (name != "zero_phase" or nonfinite):
         pytest.skip("the blocks are backend-neutral; compiled backends: one configuration")
-    host = np.random.default_rng(1).standard_normal((9040, 8))
+    host = np.random.default_rng(1).standard_normal((9040, 128))
     if nonfinite:  # in a later block: the reset still follows the whole chunk
         host[5000, 3] = np.nan
-    lengths = (9000, 40)  # 72000 values: blocks of 8192 samples; then a short chunk
+    lengths = (9000, 40)  # 1.15 M values: blocks of 2048 samples or so; then a short chunk
     kw = dict(reset_on_nonfinite=nonfinite)
     blocked = _stream(backend, name, host, lengths, **kw)
     _unblocked(monkeypatch)
@@ -98,7 +98,7 @@ def test_blocked_equals_one_call(backend, name, nonfinite, monkeypatch):
 
 def test_blocked_equals_small_chunks_offline():
     """A long chunk equals the same stream in chunks too short to be cut (and sosfilt)."""
-    host = np.random.default_rng(2).standard_normal((20_000, 8))
+    host = np.random.default_rng(2).standard_normal((20_000, 64))
     sos = scipy.signal.butter(4, (300.0, 7500.0), "bandpass", fs=FS, output="sos")
     zi = scipy.signal.sosfilt_zi(sos)[:, :, None] * host[0]
     ref = scipy.signal.sosfilt(sos, host, axis=0, zi=zi)[0]

@@ -4,9 +4,11 @@ chunk, its state carried from slice to slice, the outputs gathered into one arra
 The streaming kernels are exact under any chunking, so the result equals one call on the
 whole chunk (to float rounding); what changes is memory. A kernel's temporaries scale with
 the samples it is given (the IIR kernel's block buffer, the FIR kernel's frames and spectra:
-several times the chunk), so on a long chunk they are what dominates. Cut into blocks of at
-most ``max(MIN_BLOCK_ENTRIES, entries / 32)`` values (never more than ``MAX_BLOCK_ENTRIES``),
-a chunk needs its output plus a few blocks' worth of temporaries: about one input's size.
+several times the chunk), so on a long chunk they are what dominates. Chunks of up to
+``ONE_CALL_ENTRIES`` values run in one call (their temporaries are a few tens of MB at
+most, and cutting them would only add calls); longer ones in blocks of about 1/32 of the
+chunk, between ``MIN_BLOCK_ENTRIES`` and ``MAX_BLOCK_ENTRIES`` values, so a chunk needs its
+output plus a few blocks' worth of temporaries: about one input's size.
 
 NumPy writes every block's output into one preallocated array. The other backends
 concatenate the blocks' outputs once (arrays may be immutable, e.g. JAX): about twice the
@@ -20,8 +22,11 @@ from typing import Any
 
 from .._backend import is_numpy_namespace
 
-MIN_BLOCK_ENTRIES = 1 << 16
-"""Chunks of up to this many values (256 KiB of float32) run in one call."""
+ONE_CALL_ENTRIES = 1 << 20
+"""Chunks of up to this many values (4 MiB of float32) run in one call."""
+
+MIN_BLOCK_ENTRIES = 1 << 17
+"""Smallest block of a longer chunk (512 KiB of float32)."""
 
 MAX_BLOCK_ENTRIES = 1 << 20
 """Largest block (4 MiB of float32; 4096 samples of 256 channels): large enough that the
@@ -29,12 +34,15 @@ per-call overhead is negligible, also on an accelerator."""
 
 
 def block_length(n_samples: int, n_channels: int, unit: int = 1) -> int:
-    """Samples per block for a chunk of ``n_samples`` x ``n_channels`` values: a multiple of
-    ``unit`` (the kernel's own block, so that no block ends in a short tail) holding about
-    ``max(MIN_BLOCK_ENTRIES, entries / 32)`` values, at most ``MAX_BLOCK_ENTRIES``; at least
-    one ``unit``. ``n_samples`` or more: the chunk runs in one call."""
+    """Samples per block for a chunk of ``n_samples`` x ``n_channels`` values: all of them
+    up to ``ONE_CALL_ENTRIES`` values; else a multiple of ``unit`` (the kernel's own block,
+    so that no block ends in a short tail) holding about 1/32 of the chunk, between
+    ``MIN_BLOCK_ENTRIES`` and ``MAX_BLOCK_ENTRIES`` values; at least one ``unit``."""
+    entries = n_samples * n_channels
+    if entries <= ONE_CALL_ENTRIES:
+        return max(1, n_samples)
     unit = max(1, unit)
-    entries = min(MAX_BLOCK_ENTRIES, max(MIN_BLOCK_ENTRIES, n_samples * n_channels // 32))
+    entries = min(MAX_BLOCK_ENTRIES, max(MIN_BLOCK_ENTRIES, entries // 32))
     return unit * max(1, entries // max(1, n_channels * unit))
 
 
