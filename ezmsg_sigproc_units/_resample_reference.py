@@ -20,7 +20,7 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
-from ._backend import asarray, full, namespace_and_device, zeros
+from ._backend import asarray, namespace_and_device, zeros
 from ._backend.portable import copy
 from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
@@ -63,6 +63,22 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def interpolate_at(xp: Any, dev: Any, dtype: Any, rows: Any, t_src: np.ndarray, tau: np.ndarray,
+                   fill_value: Any) -> Any:
+    """The rows ``(N, C)`` (at host times ``t_src``, N >= 2) linearly interpolated at the
+    host times ``tau``, on their device; ``fill_value`` outside (``reference_weights``)."""
+    i0, i1, w, outside, fill = _rs.reference_weights(t_src, tau, fill_value)
+    idt = index_dtype(xp, rows)
+    y = _rs.linear_interp(xp, rows, asarray(xp, i0, dtype=idt, device=dev),
+                          asarray(xp, i1, dtype=idt, device=dev),
+                          asarray(xp, w[:, None], dtype=dtype, device=dev))
+    if outside is None:
+        return y
+    fills = asarray(xp, np.ascontiguousarray(np.broadcast_to(fill[:, None], tuple(y.shape))),
+                    dtype=dtype, device=dev)
+    return xp.where(asarray(xp, outside[:, None], device=dev), fills, y)
+
+
 def _take(xp: Any, x: Any, rows: np.ndarray, dev: Any) -> Any:
     """Rows ``rows`` (host indices) of ``x`` (a new array)."""
     return xp.take(x, asarray(xp, rows, dtype=index_dtype(xp, x), device=dev), axis=0)
@@ -85,9 +101,12 @@ class ReferenceMode:
     def push_reference(self, message: AxisArray) -> None:
         """Queue the reference message's timestamps (its stream dim) as output times."""
         s, st = self.settings, self._state
-        if s.resample_rate is not None:
-            raise NotImplementedError("push_reference: a reference stream is used only in "
-                                      "reference mode (resample_rate=None)")
+        if s.resample_rate is not None:  # the peer's outputs do not depend on it either
+            if not st.ref_ignored:
+                st.ref_ignored = True
+                ez.logger.warning("resample: a reference stream is used only in reference "
+                                  "mode (resample_rate=None); ignored")
+            return
         axis = self._axis(message)
         n = message.data.shape[message.dims.index(axis)] if axis in message.dims else 0
         times, st.ref_gain = axis_times(message, axis, n)
@@ -161,14 +180,7 @@ class ReferenceMode:
             nxt = st.ref_t[0] if st.ref_t is not None and st.ref_t.size else st.ref_hwm
             return x2[0:0, ...], self._ref_axis(np.zeros(0), nxt, unit)
         tau = st.ref_t[ready]
-        i0, i1, w, below, fill = _rs.reference_weights(st.src_t, tau, s.fill_value)
-        idt = index_dtype(xp, st.buf)
-        y = _rs.linear_interp(xp, st.buf, asarray(xp, i0, dtype=idt, device=dev),
-                              asarray(xp, i1, dtype=idt, device=dev),
-                              asarray(xp, w[:, None], dtype=dtype, device=dev))
-        if below is not None:
-            y = xp.where(asarray(xp, below[:, None], device=dev),
-                         full(xp, tuple(y.shape), fill, dtype=dtype, device=dev), y)
+        y = interpolate_at(xp, dev, dtype, st.buf, st.src_t, tau, s.fill_value)
         st.ref_hwm = float(tau[-1])
         out_ax = self._ref_axis(tau, tau[0], unit)
         if st.ref_rows is not None:

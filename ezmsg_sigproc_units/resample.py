@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import time
 from fractions import Fraction
 from typing import Any
 
@@ -38,10 +39,10 @@ from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import dtype_name, float_dtype_for, materialize, namespace_and_device
-from ._kernels import axes as _axes
 from ._kernels import resampling as _rs
-from ._messages import axis_index, replace_data, replace_fields
+from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
+from ._resample_rate import RateMode
 from ._resample_reference import ReferenceMode, check_peer_fields
 from ._units import WindowedUnit, has_no_windows
 from ._validate import check_count, check_real
@@ -59,8 +60,10 @@ class ResampleSettings(ez.Settings):
     the reference stream (``push_reference``, the Unit's ``INPUT_REFERENCE``). Default None."""
 
     max_chunk_delay: float | None = None
-    """The peer's wall-clock limit (s) before it extrapolates without input. Outputs here leave
-    with each input and are never extrapolated: no effect. >= 0 or None/inf. Default None."""
+    """Rate mode, the Unit: after this many seconds (wall clock) without input, publish the
+    outputs up to this long past the last input, extrapolated from the last inputs' line
+    (``fill_value``); later inputs resume after them (``extrapolate()``). None or inf
+    (default): never; outputs leave only with the inputs that complete them. >= 0."""
 
     fill_value: Any = "extrapolate"
     """Reference mode: outputs before the first input sample are ``"extrapolate"``-d (the
@@ -140,8 +143,10 @@ class ResampleState:
     """Outputs emitted so far."""
     t0: float | None = None
     """Time of the stream's first input (None before it)."""
-    last_t: float | None = None
-    """Linear: timestamp of the held last input."""
+    last_t: Any = None
+    """Linear: host timestamps of the held last inputs (up to two)."""
+    extrapolated: bool = False
+    """``max_chunk_delay``: ``extrapolate()`` ran since the last input (once per gap)."""
     gain_in: float | None = None
     """Input sample period (LinearAxis input), else None."""
     latency: float = 0.0
@@ -156,6 +161,7 @@ class ResampleState:
     """Reference mode: host reference times not yet emitted (kept across resets)."""
     ref_hwm: float = -math.inf  # reference mode: the last emitted time (only later ones go)
     ref_stale: int = 0  # reference mode: consecutive messages entirely at or below ref_hwm
+    ref_ignored: bool = False  # rate mode: a reference arrived (and was ignored, logged once)
     ref_gain: float | None = None  # reference mode: its LinearAxis gain (None: coordinates)
     template: Any = None  # reference mode: the last signal's layout, with no samples
     ref_rows: Any = None  # output_reference: the reference rows of ref_t, time first
@@ -167,6 +173,7 @@ class ResampleState:
 
 class ResampleTransformer(
     StreamAxisMixin,
+    RateMode,
     ReferenceMode,
     BaseStatefulTransformer[ResampleSettings, AxisArray, AxisArray, ResampleState],
 ):
@@ -193,6 +200,7 @@ class ResampleTransformer(
         st.method, st.design, st.latency = "linear", None, 0.0
         st.buf, st.n_in, st.n_out, st.t0, st.last_t = None, 0, 0, None, None
         st.src_t = st.template = None
+        st.extrapolated = False
         if s.resample_rate is None:
             st.method = "reference"
             return
@@ -214,8 +222,8 @@ class ResampleTransformer(
             ez.logger.info(f"resample: ratio {ratio} is not a small fraction; linear "
                            f"interpolation (no anti-alias filter)")
             return
-        if up == down:
-            st.method = "identity"
+        if up == down:  # the identity, unless max_chunk_delay needs the last inputs kept
+            st.method = "identity" if s.max_chunk_delay is None else "linear"
             return
         try:
             st.design = _rs.design_polyphase(up, down, s.window)
@@ -235,60 +243,9 @@ class ResampleTransformer(
             x = xp.astype(x, dtype)
         if st.method == "identity":
             return replace_data(message, x)
-        ax = message.axes[st.axis]
-        t = x.shape[ix]
         if st.method == "reference":
             return self._reference_process(message, x, ix, xp, dev, dtype)
-        if st.t0 is None and t > 0:
-            st.t0 = ax.offset if st.gain_in is not None else float(ax.data[0])
-        # (T, C): time first, the other dims flattened
-        x2, rest = _axes.to_time_major(xp, x, ix)
-        if st.method == "polyphase":
-            y2 = self._polyphase(xp, dev, dtype, x2, t)
-        else:
-            y2 = self._linear(xp, dev, dtype, x2, t, ax)
-        y = _axes.from_time_major(xp, y2, rest, ix)
-        first = st.n_out - y2.shape[0]
-        t0 = st.t0 if st.t0 is not None else (ax.offset if st.gain_in is not None else 0.0)
-        new_ax = LinearAxis(gain=1.0 / self.settings.resample_rate,
-                            offset=t0 + first / self.settings.resample_rate, unit=ax.unit)
-        return replace_fields(message, data=y, axes={**message.axes, st.axis: new_ax})
-
-    def _polyphase(self, xp: Any, dev: Any, dtype: Any, x2: Any, t: int) -> Any:
-        st = self._state
-        if st.buf is None:
-            st.buf = _rs.polyphase_zero_state(xp, st.design, x2.shape[1], dtype=dtype,
-                                              device=dev)
-        plan = _rs.polyphase_plan(xp, st.design, st.n_in, st.n_out, t, dtype=dtype, device=dev)
-        y2, st.buf = _rs.polyphase_filter(xp, plan, x2, st.buf)
-        st.n_in += t
-        st.n_out += plan.n_out
-        return y2
-
-    def _linear(self, xp: Any, dev: Any, dtype: Any, x2: Any, t: int, ax: Any) -> Any:
-        st, rate = self._state, self.settings.resample_rate
-        if t == 0:
-            return x2
-        # Host metadata only: sample times (never the data) decide rows and weights.
-        if st.gain_in is not None:
-            times = st.t0 + (st.n_in + np.arange(t)) * st.gain_in
-        else:
-            times = np.asarray(ax.data, dtype=np.float64)
-        t_ext = times if st.last_t is None else np.concatenate(([st.last_t], times))
-        if not np.all(np.diff(t_ext) > 0):
-            raise ValueError(f"axis: timestamps on dim {st.axis!r} must increase strictly")
-        ext = x2 if st.buf is None else xp.concat((st.buf, x2), axis=0)
-        k_end = int(math.floor((t_ext[-1] - st.t0) * rate)) + 2
-        while k_end > st.n_out and st.t0 + (k_end - 1) / rate > t_ext[-1]:
-            k_end -= 1
-        st.n_in += t
-        st.buf, st.last_t = ext[ext.shape[0] - 1 :, ...], float(t_ext[-1])
-        if k_end <= st.n_out:
-            return x2[0:0, ...]
-        tau = st.t0 + np.arange(st.n_out, k_end) / rate
-        st.n_out = k_end
-        i0, i1, w = _rs.linear_weights(xp, t_ext, tau, dtype=dtype, device=dev)
-        return _rs.linear_interp(xp, ext, i0, i1, w)
+        return self._rate_process(message, x, ix, xp, dev, dtype)
 
 
 ResampleProcessor = ResampleTransformer
@@ -323,6 +280,29 @@ class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, Resample
             ref = await self._references.get()
             materialize(ref.data)
             yield self.OUTPUT_REFERENCE, ref
+
+    @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
+    async def extrapolate_after_delay(self) -> Any:
+        """``max_chunk_delay`` (rate mode): once that long has passed since the last input,
+        publish ``extrapolate()``'s outputs (once per gap)."""
+        s = self.SETTINGS
+        if s.resample_rate is None or s.max_chunk_delay is None:
+            return
+        delay = float(s.max_chunk_delay)
+        step = max(delay / 4, 0.002)  # the gap is detected within delay + step
+        seen, since = -1, time.monotonic()
+        while True:
+            await asyncio.sleep(step)
+            n_in, now = self.processor.state.n_in, time.monotonic()
+            if n_in != seen:  # an input arrived: the gap starts now
+                seen, since = n_in, now
+                continue
+            if now - since < delay:
+                continue
+            out = self.processor.extrapolate()
+            if out is not None and not has_no_windows(out, (self.processor.state.axis,)):
+                materialize(out.data)
+                yield self.OUTPUT_SIGNAL, out
 
     @ez.subscriber(INPUT_REFERENCE)
     @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)

@@ -125,14 +125,15 @@ def _rows(d: PolyphaseDesign, ph0: int, n: int) -> np.ndarray:
 def polyphase_plan(xp: Any, d: PolyphaseDesign, n_in: int, n_out: int, t: int, *, dtype: Any,
                    device: Any, dense_max: int = 160) -> PolyphasePlan:
     """Plan for a chunk of ``t`` inputs after ``n_in`` inputs and ``n_out`` outputs
-    (``n_out == emitted_count(d, n_in)``). Cached; host work only on a cache miss."""
+    (``n_out >= emitted_count(d, n_in)``; outputs before ``n_out`` are skipped). Cached;
+    host work only on a cache miss."""
     v = n_out * d.down + d.half_len
     ph0, d0 = v % d.up, v // d.up - n_in  # phase of the next output, its window start in ext
     key = (d.key, ph0, d0, t, xp, str(device), dtype, dense_max)
     plan = _CACHE.get(key)
     if plan is not None:
         return plan
-    m = emitted_count(d, n_in + t) - n_out
+    m = max(0, emitted_count(d, n_in + t) - n_out)  # n_out may run ahead (extrapolated)
     kblk = max(1, -(-max(d.n_phase_taps, 32) // d.down))
     bo = kblk * d.up
     nb = m // bo if t > dense_max else 0
@@ -208,20 +209,23 @@ def linear_interp(xp: Any, ext: Any, i0: Any, i1: Any, w: Any) -> Any:
 
 
 def reference_weights(t_src: np.ndarray, tau: np.ndarray, fill_value: Any
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, float]:
-    """Host ``(i0, i1, w, below, fill)`` for linear interpolation of inputs at times ``t_src``
-    (increasing, at least 2) onto output times ``tau`` (all ``<= t_src[-1]``): rows
-    ``i0, i1 = i0 + 1`` and the weight ``w`` of row ``i1``. Times before ``t_src[0]`` follow
-    ``fill_value`` as ``scipy.interpolate.interp1d``: ``"extrapolate"`` (the first two rows'
-    line), ``"last"`` (the first row), else ``below`` (a mask, None when empty) takes ``fill``
-    (a number, or the first of a ``(below, above)`` pair)."""
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None,
+                                 np.ndarray]:
+    """Host ``(i0, i1, w, outside, fill)`` for linear interpolation of inputs at times ``t_src``
+    (increasing, at least 2) onto output times ``tau``: rows ``i0, i1 = i0 + 1`` and the
+    weight ``w`` of row ``i1``. Times outside ``[t_src[0], t_src[-1]]`` follow ``fill_value``
+    as ``scipy.interpolate.interp1d``: ``"extrapolate"`` (the line of the two nearest rows),
+    ``"last"`` (the nearest row), else a number or a ``(below, above)`` pair: ``outside`` (a
+    mask, None when no time is outside) selects the outputs that take ``fill`` (per output)."""
     i0 = np.clip(np.searchsorted(t_src, tau, side="right") - 1, 0, t_src.shape[0] - 2)
     i1 = i0 + 1
     w = (tau - t_src[i0]) / (t_src[i1] - t_src[i0])
-    below = tau < t_src[0]
+    below, above = tau < t_src[0], tau > t_src[-1]
     if isinstance(fill_value, str):
         if fill_value == "last":
-            w = np.where(below, 0.0, w)
-        return i0, i1, w, None, 0.0
-    fill = float(fill_value[0] if isinstance(fill_value, (tuple, list)) else fill_value)
-    return i0, i1, w, (below if below.any() else None), fill
+            w = np.where(below, 0.0, np.where(above, 1.0, w))
+        return i0, i1, w, None, np.zeros(0)
+    lo, hi = fill_value if isinstance(fill_value, (tuple, list)) else (fill_value, fill_value)
+    outside = below | above
+    fill = np.where(below, float(lo), float(hi))
+    return i0, i1, w, (outside if outside.any() else None), fill
