@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import platform
 
+from . import conditioning, graph, imports, large_chunks, spectral, transformers, window
 from . import filter as filter_bench
-from . import graph, imports, large_chunks, spectral, transformers, window
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
     print(graph.run())
     print(transformers.run())
     print(transformers.run_two_input())
+    print(conditioning.run())
     print(window.run())
     print(spectral.run())
     print(filter_bench.run())

@@ -152,6 +152,10 @@ def configs() -> list[Config]:
         c.append(Config("asarray", f"to {target}",
                         _p("asarray", "AsArrayTransformer", "AsArraySettings", backend=target),
                         target=target))
+    from . import catalog_channels, catalog_notch, catalog_scaling, catalog_spatial
+
+    for family in (catalog_scaling, catalog_spatial, catalog_channels, catalog_notch):
+        c += family.configs()
     return c
 
 
