@@ -18,5 +18,10 @@ def configs() -> list[Config]:
         Config("digitize", "int16", _p(*d, min_val=0.5, max_val=1.5), out_dtype="int16"),
         Config("digitize", "int32 (exact top)", _p(*d, min_val=0.5, max_val=1.5,
                                                    dtype="int32"), out_dtype="int32"),
+        Config("denormalize", "uniform seed=0", _p("denormalize", "DenormalizeTransformer",
+                                                   "DenormalizeSettings", seed=0)),
+        Config("denormalize", "normal seed=1", _p("denormalize", "DenormalizeTransformer",
+                                                  "DenormalizeSettings", distribution="normal",
+                                                  seed=1)),
     ]
     return c
