@@ -3,7 +3,24 @@ slicer, extract_axis, flatten, quantize, digitize, denormalize."""
 
 from __future__ import annotations
 
-from .catalog import Config, _p
+from typing import Any
+
+import numpy as np
+from ezmsg.util.messages.axisarray import AxisArray
+
+from .backends import Backend
+from .catalog import Config, _p, _signal
+
+
+def _wide(b: Backend) -> tuple:
+    """The default signal in the backend's widest float (coordinates come out in it), with a
+    "freq" CoordinateAxis of float64 values."""
+    msg = _signal(b)
+    dtype = "float64" if b.supports_float64() else "float32"
+    axes: dict[str, Any] = dict(msg.axes)
+    axes["freq"] = AxisArray.CoordinateAxis(data=np.linspace(1.0, 8.0, 8), dims=["ch"])
+    return (AxisArray(b.xp.astype(msg.data, getattr(b.xp, dtype)), dims=list(msg.dims),
+                      axes=axes),)
 
 
 def configs() -> list[Config]:
@@ -23,5 +40,10 @@ def configs() -> list[Config]:
         Config("denormalize", "normal seed=1", _p("denormalize", "DenormalizeTransformer",
                                                   "DenormalizeSettings", distribution="normal",
                                                   seed=1)),
+    ]
+    e = ("extract_axis", "ExtractAxisData", "ExtractAxisSettings")
+    c += [
+        Config("extract_axis", "LinearAxis", _p(*e, axis="time"), inputs=_wide),
+        Config("extract_axis", "CoordinateAxis", _p(*e, axis="freq"), inputs=_wide),
     ]
     return c
