@@ -23,6 +23,16 @@ def _wide(b: Backend) -> tuple:
                       axes=axes),)
 
 
+def _three_d(b: Backend) -> tuple:
+    """(time=20, ch=8, feature=2) float32 with "ch" and "feature" label axes."""
+    host = np.random.default_rng(1).random((20, 8, 2)).astype("float32") + 0.5
+    axes = {"time": AxisArray.TimeAxis(fs=100.0),
+            "ch": AxisArray.CoordinateAxis(data=np.array([f"Ch{i}" for i in range(8)]),
+                                           dims=["ch"]),
+            "feature": AxisArray.CoordinateAxis(data=np.array(["lo", "hi"]), dims=["feature"])}
+    return (AxisArray(b.asarray(host), dims=["time", "ch", "feature"], axes=axes),)
+
+
 def configs() -> list[Config]:
     q = ("quantize", "QuantizeTransformer", "QuantizeSettings")
     d = ("digitize", "DigitizeTransformer", "DigitizeSettings")
@@ -45,5 +55,12 @@ def configs() -> list[Config]:
     c += [
         Config("extract_axis", "LinearAxis", _p(*e, axis="time"), inputs=_wide),
         Config("extract_axis", "CoordinateAxis", _p(*e, axis="freq"), inputs=_wide),
+    ]
+    f = ("flatten", "FlattenTransformer", "FlattenSettings")
+    c += [
+        Config("flatten", "2-D", _p(*f)),
+        Config("flatten", "3-D (time, ch x feature)", _p(*f), inputs=_three_d),
+        Config("flatten", "3-D feature-major", _p(*f, flatten_axes=("feature", "ch"),
+                                                  output_axis="fc"), inputs=_three_d),
     ]
     return c
