@@ -79,5 +79,14 @@ def cases() -> list[tuple[str, Callable, Callable | None, Callable | None]]:
     out: list[tuple[str, Callable, Callable | None, Callable | None]] = [
         ("EWMA", _ours("ewma", "EWMATransformer", "EWMASettings", time_constant=TAU),
          _peer("ewma", "EWMATransformer", "EWMASettings", time_constant=TAU), _ewma_floor()),
+        ("AdaptiveStandardScaler",
+         _ours("scaler", "AdaptiveStandardScalerTransformer", "AdaptiveStandardScalerSettings",
+               time_constant=TAU),
+         _peer("scaler", "AdaptiveStandardScalerTransformer", "AdaptiveStandardScalerSettings",
+               time_constant=TAU), _scaler_floor),
+        ("RiverAdaptiveStandardScaler",
+         _ours("scaler", "RiverAdaptiveStandardScalerTransformer",
+               "RiverAdaptiveStandardScalerSettings", time_constant=TAU),
+         None, _scaler_floor),
     ]
     return out

@@ -25,6 +25,7 @@ from ._kernels import axes as _axes
 from ._kernels import ewma as _ewma
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
+from ._scaling_common import PassthroughGate
 from ._units import TransformerUnit
 from ._validate import check_counts, check_real
 
@@ -148,7 +149,7 @@ class EWMAState:
     """``(n_seen, n)`` that ``corr`` was built for."""
 
 
-class EWMATransformer(StreamAxisMixin,
+class EWMATransformer(StreamAxisMixin, PassthroughGate,
                       BaseStatefulTransformer[EWMASettings, AxisArray, AxisArray, EWMAState]):
     """Bias-corrected EWMA along the axis; output has the input's shape and float dtype.
 
@@ -157,23 +158,6 @@ class EWMATransformer(StreamAxisMixin,
 
     NONRESET_SETTINGS_FIELDS = frozenset(
         {"accumulate", "passthrough", "reset_on_resume", "mlx_metal_chunk_sizes"})
-
-    def _skip(self, message: AxisArray) -> bool:
-        if not self.settings.passthrough:
-            return False
-        if self.settings.reset_on_resume and math.prod(message.data.shape) != 0:
-            self._request_reset()
-        return True
-
-    def __call__(self, message: AxisArray) -> AxisArray:
-        if self.settings.passthrough and self._skip(message):
-            return message
-        return super().__call__(message)
-
-    async def __acall__(self, message: AxisArray) -> AxisArray:
-        if self.settings.passthrough and self._skip(message):
-            return message
-        return await super().__acall__(message)
 
     def _reset_state(self, message: AxisArray) -> None:
         axis = self._axis(message)

@@ -31,6 +31,8 @@ import numpy as np
 from .._backend import is_numpy_namespace
 from . import ewma_numpy, iir
 
+_TINY = 1e-30  # far below any weight a finite sample gives, a normal float32
+
 BLOCK = 32
 """Block length of the state-space kernel (samples per matrix product)."""
 
@@ -101,10 +103,12 @@ def stack_moments(xp: Any, x: Any) -> Any:
 
 def weighted_moments(xp: Any, plan: iir.IIRPlan, x: Any, z: Any
                      ) -> tuple[Any, Any, Any, Any]:
-    """``(mean, mean_sq, z_next, valid)`` of ``x`` ``(T, C)`` over its finite samples, each
-    ``(T, C)``, continued from ``z`` (a state of ``3 C`` sums). Before a channel's first
-    finite sample its moments are NaN (0 / 0); ``valid`` marks the finite samples."""
+    """``(mean, mean_sq, z_next, weight)`` of ``x`` ``(T, C)`` over its finite samples, each
+    ``(T, C)``, continued from ``z`` (a state of ``3 C`` sums). ``weight`` is the summed
+    weight of the finite samples so far; where it is 0 (before a channel's first finite
+    sample) the moments are 0."""
     C = x.shape[1]
     s, z = ewma_sums(xp, plan, stack_moments(xp, x), z)
     w = s[:, 2 * C :]
-    return s[:, :C] / w, s[:, C : 2 * C] / w, z, w
+    wd = w + _TINY  # a weight of 0 (no finite sample yet) gives 0, not 0 / 0, and no warning
+    return s[:, :C] / wd, s[:, C : 2 * C] / wd, z, w
