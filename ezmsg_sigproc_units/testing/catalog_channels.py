@@ -33,6 +33,15 @@ def _three_d(b: Backend) -> tuple:
     return (AxisArray(b.asarray(host), dims=["time", "ch", "feature"], axes=axes),)
 
 
+def _labelled(b: Backend) -> tuple:
+    """The default signal with "ch" labels Ch0..Ch7 on a CoordinateAxis."""
+    msg = _signal(b)
+    axes = dict(msg.axes)
+    axes["ch"] = AxisArray.CoordinateAxis(data=np.array([f"Ch{i}" for i in range(8)]),
+                                          dims=["ch"])
+    return (AxisArray(msg.data, dims=list(msg.dims), axes=axes),)
+
+
 def configs() -> list[Config]:
     q = ("quantize", "QuantizeTransformer", "QuantizeSettings")
     d = ("digitize", "DigitizeTransformer", "DigitizeSettings")
@@ -62,5 +71,15 @@ def configs() -> list[Config]:
         Config("flatten", "3-D (time, ch x feature)", _p(*f), inputs=_three_d),
         Config("flatten", "3-D feature-major", _p(*f, flatten_axes=("feature", "ch"),
                                                   output_axis="fc"), inputs=_three_d),
+    ]
+    sl = ("slicer", "SlicerTransformer", "SlicerSettings")
+    c += [
+        Config("slicer", "slice 2:6", _p(*sl, selection="2:6")),
+        Config("slicer", "position 3 (drops ch)", _p(*sl, selection="3")),
+        Config("slicer", "positions 1,3,6 (take)", _p(*sl, selection="1,3,6")),
+        Config("slicer", "reversed ::-1 (take)", _p(*sl, selection="::-1")),
+        Config("slicer", "labels Ch6,Ch1 in selection order", _p(
+            *sl, selection="Ch6,Ch1", order="selection"), inputs=_labelled),
+        Config("slicer", "regex Ch[2-4]", _p(*sl, selection="Ch[2-4]"), inputs=_labelled),
     ]
     return c
