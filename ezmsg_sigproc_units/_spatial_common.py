@@ -37,8 +37,13 @@ class ChannelDimMixin(StreamAxisMixin):
         return axis if axis is not None else resolve_feature_dim(message)
 
     def _reset_extra(self, message: AxisArray) -> tuple:
-        axis = self._channel_axis(message)
-        return (message.data.shape[message.dims.index(axis)] if axis in message.dims else -1,)
+        axis, dims = self.settings.axis, message.dims  # type: ignore[attr-defined]
+        if axis is None:
+            sd = message.stream_dim
+            if sd is None or dims[-1] != sd:  # resolve_feature_dim's answer: the last dim
+                return (message.data.shape[-1],)
+            axis = resolve_feature_dim(message)
+        return (message.data.shape[dims.index(axis)] if axis in dims else -1,)
 
     def _begin_reset(self, message: AxisArray, old_n: int) -> tuple:
         """``(axis, ix, n, xp, dev, dtype)``: the channel dim, its index and length, the

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._backend import is_numpy_namespace
+from . import affine_numpy
+
 
 def _to_last(xp: Any, x: Any, axis: int) -> tuple[Any, tuple[int, ...] | None]:
     """``x`` with ``axis`` moved last, and the permutation that undoes it (None: no move)."""
@@ -26,7 +29,10 @@ def _to_last(xp: Any, x: Any, axis: int) -> tuple[Any, tuple[int, ...] | None]:
 def affine(xp: Any, x: Any, weights: Any, bias: Any, axis: int) -> Any:
     """``x @ weights`` along ``axis``, plus ``bias`` (``(1, n_out)``) when given."""
     x, back = _to_last(xp, x, axis)
-    y = xp.matmul(x, weights)
+    if is_numpy_namespace(xp):  # one BLAS thread per call (see affine_numpy)
+        y = affine_numpy.matmul(x, weights)
+    else:
+        y = x @ weights
     if bias is not None:
         y = y + bias
     return y if back is None else xp.permute_dims(y, back)
@@ -44,7 +50,7 @@ def block_affine(xp: Any, x: Any, blocks: list[tuple[int, int, Any]], in_perm: A
     x, back = _to_last(xp, x, axis)
     if in_perm is not None:
         x = xp.take(x, in_perm, axis=x.ndim - 1)
-    y = xp.concat([xp.matmul(x[..., a:b], w) for a, b, w in blocks], axis=-1)
+    y = xp.concat([x[..., a:b] @ w for a, b, w in blocks], axis=-1)
     if out_order is not None:
         y = xp.take(y, out_order, axis=y.ndim - 1)
     return y if back is None else xp.permute_dims(y, back)

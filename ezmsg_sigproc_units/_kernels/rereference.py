@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import reductions
+from .._backend import is_numpy_namespace
+from . import reductions, rereference_numpy
 from .affine import _to_last
 
 
@@ -26,6 +27,8 @@ def _scaled(y: Any, scale: Any) -> Any:
 
 def mean_all(xp: Any, x: Any, axis: int, scale: Any) -> Any:
     """One group of every channel: ``(x - mean(x, axis)) * scale``."""
+    if is_numpy_namespace(xp):
+        return rereference_numpy.mean_all(x, axis, scale)
     return _scaled(x - xp.mean(x, axis=axis, keepdims=True), scale)
 
 
@@ -37,7 +40,7 @@ def mean_grouped(xp: Any, x: Any, axis: int, project: Any, spread: Any, scale: A
     channels get a zero reference). ``scale`` here broadcasts with channels last (a float
     or an ``(n,)`` array, 1.0 on ungrouped channels)."""
     y, back = _to_last(xp, x, axis)
-    y = _scaled(y - xp.matmul(xp.matmul(y, project), spread), scale)
+    y = _scaled(y - (y @ project) @ spread, scale)
     return y if back is None else xp.permute_dims(y, back)
 
 
