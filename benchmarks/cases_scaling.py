@@ -88,5 +88,14 @@ def cases() -> list[tuple[str, Callable, Callable | None, Callable | None]]:
          _ours("scaler", "RiverAdaptiveStandardScalerTransformer",
                "RiverAdaptiveStandardScalerSettings", time_constant=TAU),
          None, _scaler_floor),
+        ("Detrend", _ours("detrend", "DetrendTransformer", "EWMASettings", time_constant=TAU),
+         _peer("detrend", "DetrendTransformer", "EWMASettings", time_constant=TAU),
+         _ewma_floor(detrend=True)),
     ]
+    for fn in ("sigmoid", "log_expit"):
+        out.append((f"Activation {fn}",
+                    _ours("activation", "ActivationTransformer", "ActivationSettings",
+                          function=fn),
+                    _peer("activation", "ActivationTransformer", "ActivationSettings",
+                          function=fn), _activation_floor(fn)))
     return out

@@ -11,5 +11,17 @@ def configs() -> list[Config]:
     c = [
         Config("ewma", "tau=0.1", _p(*e, time_constant=0.1)),
         Config("ewma", "tau=0.05 frozen", _p(*e, time_constant=0.05, accumulate=False)),
+        Config("detrend", "tau=0.1", _p("detrend", "DetrendTransformer", "EWMASettings",
+                                        time_constant=0.1)),
+        Config("scaler", "adaptive", _p("scaler", "AdaptiveStandardScalerTransformer",
+                                        "AdaptiveStandardScalerSettings", time_constant=0.1)),
+        Config("scaler", "adaptive frozen", _p("scaler", "AdaptiveStandardScalerTransformer",
+                                               "AdaptiveStandardScalerSettings",
+                                               time_constant=0.1, accumulate=False)),
+        Config("scaler", "river", _p("scaler", "RiverAdaptiveStandardScalerTransformer",
+                                     "RiverAdaptiveStandardScalerSettings", time_constant=0.1)),
     ]
+    for fn in ("none", "sigmoid", "logit", "log_expit"):
+        c.append(Config("activation", fn, _p("activation", "ActivationTransformer",
+                                             "ActivationSettings", function=fn)))
     return c
