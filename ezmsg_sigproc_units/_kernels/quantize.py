@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import asarray, dtype_name, float_dtype_for
+from .._backend import asarray, dtype_name, float_dtype_for, is_numpy_namespace
+from . import quantize_numpy
 from .elementwise import as_float
 
 
@@ -91,6 +92,15 @@ def to_grid(xp: Any, x: Any, grid: Grid, out_dtype: Any,
     ``out_dtype`` holding ``grid.top``: rounded values past ``below`` become exactly ``top``
     instead of wrapping past the integer range."""
     x = as_float(xp, x)
+    if is_numpy_namespace(xp):
+        return quantize_numpy.to_grid(x, grid.lo, grid.hi, float(grid.span), float(grid.base),
+                                      out_dtype, clamp)
+    return portable_to_grid(xp, x, grid, out_dtype, clamp)
+
+
+def portable_to_grid(xp: Any, x: Any, grid: Grid, out_dtype: Any,
+                     clamp: tuple[float, Any] | None = None) -> Any:
+    """``to_grid`` in standard operations (every namespace; ``x`` already float)."""
     y = xp.minimum(xp.maximum(x, grid.lo), grid.hi)
     y = (y - grid.lo) / (grid.hi - grid.lo)
     if grid.base:
