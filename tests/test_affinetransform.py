@@ -306,3 +306,13 @@ def test_car_reset_on_bank_change():
 def test_transformer_classes_take_settings():
     assert isinstance(AffineTransformTransformer(AffineTransformSettings(weights=W)),
                       AffineTransformTransformer)
+
+
+def test_channel_dim_that_is_the_stream_dim_still_resets():
+    """(ch, time) without a declared stream_dim: the default channel dim is the last one,
+    "time" (as the peer), which is also the stream dim; its length still resets the state."""
+    proc = affine_transform("car")
+    for n in (10, 12):
+        host = _host(n=3, ch=n, seed=n)
+        msg = AxisArray(host, dims=["ch", "time"], axes={"time": AxisArray.TimeAxis(fs=100.0)})
+        np.testing.assert_allclose(proc(msg).data, host - host.mean(1, keepdims=True))
