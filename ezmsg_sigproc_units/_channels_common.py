@@ -36,6 +36,7 @@ class GridPlanCache:
         if (plan is None or plan[0] is not settings or plan[1] is not xp
                 or plan[2] != x.dtype or plan[3] != dev):
             grid = self._grid()
+            out_dtype, clamp = qk.grid_plan(xp, dev, x.dtype, grid)
             plan = self._plan = (settings, xp, x.dtype, dev, grid,
-                                 *qk.grid_plan(xp, dev, x.dtype, grid))
-        return qk.to_grid(xp, x, plan[4], plan[5], plan[6])
+                                 qk.grid_kernel(xp, grid, out_dtype, clamp))
+        return plan[5](x)
