@@ -316,3 +316,50 @@ def test_channel_dim_that_is_the_stream_dim_still_resets():
         host = _host(n=3, ch=n, seed=n)
         msg = AxisArray(host, dims=["ch", "time"], axes={"time": AxisArray.TimeAxis(fs=100.0)})
         np.testing.assert_allclose(proc(msg).data, host - host.mean(1, keepdims=True))
+
+
+def _spatial_configs():
+    from ezmsg_sigproc_units.testing import catalog
+
+    return [c for c in catalog.configs() if c.module == "affinetransform"]
+
+
+@pytest.mark.parametrize("cfg", _spatial_configs(), ids=lambda c: c.label)
+def test_no_host_transfer_after_the_first_message(cfg, monkeypatch):
+    """On array-api-strict's device1 (no conversion to NumPy) with the host-transfer helpers
+    patched to raise, a second message runs on the device: median, groups, permuted blocks."""
+    import ezmsg_sigproc_units._affine_weights as aw
+    import ezmsg_sigproc_units._backend.host as host
+    from ezmsg_sigproc_units.testing import Backend
+
+    b = Backend.ARRAY_API_STRICT_DEVICE1
+    if b.unavailable_reason():
+        pytest.skip(b.unavailable_reason())
+    proc = cfg.make()
+    proc(_msg(b, _host(dtype="float32")))
+
+    def refuse(_x):
+        raise AssertionError("host transfer inside _process")
+
+    monkeypatch.setattr(host, "to_host", refuse)
+    monkeypatch.setattr(aw, "to_host", refuse)
+    out = proc(_msg(b, _host(dtype="float32", seed=1)))
+    assert str(out.data.device) == str(b.device)
+
+
+def test_csv_weights_and_label_selection_stay_on_device1(tmp_path):
+    from ezmsg_sigproc_units.testing import Backend
+
+    b = Backend.ARRAY_API_STRICT_DEVICE1
+    if b.unavailable_reason():
+        pytest.skip(b.unavailable_reason())
+    sel = np.zeros((N_CH, 3))
+    sel[[1, 4, 6], [0, 1, 2]] = 1.0
+    path = tmp_path / "sel.csv"
+    np.savetxt(path, sel, delimiter=",")
+    proc = affine_transform(path)
+    host = _host(dtype="float32")
+    for _ in range(2):
+        out = proc(_msg(b, host))
+        assert_close(out.data, host @ sel, xp=b.xp, device=b.device, dtype="float32")
+        assert out.axes["ch"].data["label"].tolist() == ["c1", "c4", "c6"]
