@@ -164,6 +164,9 @@ def test_parse_slice():
     assert parse_slice("Ch2,1:3", ax) == (2, slice(1, 3))
     assert parse_slice("Ch[67]", ax) == (6, 7)
     assert parse_slice("zz", ax, allow_empty=True) == ()
+    pre = AxisArray.CoordinateAxis(np.array(["a1", "a10", "b1"]), dims=["ch"])
+    assert parse_slice("a", pre, allow_empty=True) == ()  # a regex matches whole labels
+    assert parse_slice("a1.*", pre) == (0, 1)
     nums = AxisArray.CoordinateAxis(np.array([5, 6, 1]), dims=["ch"])
     assert parse_slice("1", nums) == (1,)  # a number label never matches text exactly
     texts = AxisArray.CoordinateAxis(np.array(["5", "6", "1"]), dims=["ch"])
