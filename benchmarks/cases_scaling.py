@@ -92,6 +92,11 @@ def cases() -> list[tuple[str, Callable, Callable | None, Callable | None]]:
          _peer("detrend", "DetrendTransformer", "EWMASettings", time_constant=TAU),
          _ewma_floor(detrend=True)),
     ]
+    out.append(("RollingScaler update k=20",
+                _ours("rollingscaler", "RollingScalerProcessor", "RollingScalerSettings",
+                      update_with_signal=True),
+                _peer("rollingscaler", "RollingScalerProcessor", "RollingScalerSettings",
+                      update_with_signal=True), None))
     for fn in ("sigmoid", "log_expit"):
         out.append((f"Activation {fn}",
                     _ours("activation", "ActivationTransformer", "ActivationSettings",

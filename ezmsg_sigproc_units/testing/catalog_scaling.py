@@ -21,6 +21,14 @@ def configs() -> list[Config]:
         Config("scaler", "river", _p("scaler", "RiverAdaptiveStandardScalerTransformer",
                                      "RiverAdaptiveStandardScalerSettings", time_constant=0.1)),
     ]
+    r = ("rollingscaler", "RollingScalerProcessor", "RollingScalerSettings")
+    c += [
+        Config("rollingscaler", "update k=5", _p(*r, update_with_signal=True, k_samples=5)),
+        Config("rollingscaler", "gated unbounded", _p(*r, update_with_signal=True,
+                                                      k_samples=None, artifact_z_thresh=3.0)),
+        Config("rollingscaler", "window_size", _p(*r, update_with_signal=True,
+                                                  window_size=0.1, min_seconds=0.05)),
+    ]
     for fn in ("none", "sigmoid", "logit", "log_expit"):
         c.append(Config("activation", fn, _p("activation", "ActivationTransformer",
                                              "ActivationSettings", function=fn)))
