@@ -17,8 +17,9 @@ import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
-from ._backend import asarray, default_float, float_dtype_for, namespace_and_device, to_host
+from ._backend import asarray, default_float, namespace_and_device, to_host
 from ._kernels import lattice_notch as kernel
+from ._lnc_common import restore, time_channels
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
@@ -148,27 +149,20 @@ class AdaptiveLatticeNotchFilterTransformer(
 
     def _process(self, message: AxisArray) -> AxisArray:
         axis = self._axis(message)
-        ix = axis_index(message, axis)
-        x = message.data
-        xp, dev = namespace_and_device(x)
-        out_dtype = float_dtype_for(xp, x.dtype, dev)
+        xp, dev = namespace_and_device(message.data)
         st = self._state
-        t = x if ix == 0 else xp.moveaxis(x, ix, 0)
-        rest = tuple(t.shape[1:])
-        x2 = xp.astype(xp.reshape(t, (t.shape[0], math.prod(rest))), st.lattice.dtype)
+        x2, layout = time_channels(xp, dev, message, axis, st.lattice.dtype)
         coef = self._coef(xp, dev)
         if self.settings.chunkwise:
             y, k, st.lattice = kernel.chunkwise_lattice(xp, x2, st.lattice, coef)
             k = xp.broadcast_to(xp.reshape(k, (1, k.shape[0])), y.shape)
         else:
             y, k, st.lattice = kernel.lattice_notch(xp, x2, st.lattice, coef)
-        y = xp.reshape(xp.astype(y, out_dtype), t.shape)
-        if ix != 0:
-            y = xp.moveaxis(y, 0, ix)
+        y = restore(xp, y, layout)
         if not self.settings.emit_freq:
             return replace_data(message, y)
-        freq = xp.astype(kernel.frequency_hz(xp, k, st.fs), out_dtype)
-        freq = to_host(xp.reshape(freq, t.shape))
+        freq = xp.astype(kernel.frequency_hz(xp, k, st.fs), layout[2])
+        freq = to_host(xp.reshape(freq, layout[1]))
         dims = [axis] + [d for d in message.dims if d != axis]
         axes = {**message.axes, "freq": CoordinateAxis(data=freq, dims=dims, unit="Hz")}
         return replace_fields(message, y, axes=axes)

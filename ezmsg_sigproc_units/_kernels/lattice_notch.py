@@ -27,7 +27,7 @@ from typing import Any
 from .._backend import compile_kernel, compiles, is_numpy_namespace
 from . import lattice_notch_numpy
 
-PIECE = 32
+PIECE = 16
 """Longest piece one compiled call unrolls (JAX, MLX)."""
 
 
@@ -51,15 +51,18 @@ def _sample_loop(xp: Any, x: Any, st: Any, coef: Any, adapt: bool = True) -> tup
     return xp.stack(ss), xp.stack(kb), xp.stack(ka), xp.stack([s2, s1, p, q, k])
 
 
-def _pieces(n: int) -> list[int]:
-    """``n`` as whole ``PIECE``s then descending powers of two (few compiled shapes)."""
-    out = [PIECE] * (n // PIECE)
-    r, b = n % PIECE, PIECE
-    while r:
+def _pieces(xp: Any, x: Any) -> list:
+    """``x`` cut into whole ``PIECE``s (one ``unstack``, no per-piece slicing op) then
+    descending powers of two: few compiled shapes serve every chunk length."""
+    n = x.shape[0]
+    nb = n // PIECE
+    out = list(xp.unstack(xp.reshape(x[:nb * PIECE, ...], (nb, PIECE, x.shape[1])))) if nb else []
+    a, b = nb * PIECE, PIECE
+    while a < n:
         b //= 2
-        if r >= b:
-            out.append(b)
-            r -= b
+        if n - a >= b:
+            out.append(x[a:a + b, ...])
+            a += b
     return out
 
 
@@ -68,11 +71,9 @@ def _run(xp: Any, x: Any, st: Any, coef: Any, adapt: bool) -> tuple:
         return _sample_loop(xp, x, st, coef, adapt)
     kernel = compile_kernel(xp, _sample_loop if adapt else _fixed_loop)
     parts: list[tuple] = []
-    a = 0
-    for m in _pieces(x.shape[0]):
-        s, kb, ka, st = kernel(x[a:a + m, ...], st, coef)
+    for piece in _pieces(xp, x):
+        s, kb, ka, st = kernel(piece, st, coef)
         parts.append((s, kb, ka))
-        a += m
     s, kb, ka = (xp.concat([p[i] for p in parts], axis=0) for i in range(3))
     return s, kb, ka, st
 

@@ -16,4 +16,11 @@ def configs() -> list[Config]:
         Config("adaptive_lattice_notch", "chunkwise", _p(*_LAT, chunkwise=True)),
         Config("adaptive_lattice_notch", "no freq axis", _p(*_LAT, emit_freq=False)),
     ]
-    return lat
+    return lat + [
+        Config("adaptive_lnc", "notch tracking", _p(*_LNC, line_freq=10.0)),
+        Config("adaptive_lnc", "notch fixed 3 harmonics",
+               _p(*_LNC, line_freq=10.0, num_harmonics=3, freq_time_constant=None)),
+        Config("adaptive_lnc", "subtract", _p(*_LNC, line_freq=10.0, num_harmonics=2,
+                                              cancel_method="subtract")),
+        Config("adaptive_lnc", "passthrough", _p(*_LNC, cancel_method="passthrough")),
+    ]
