@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.signal
 
 TWO_PI = 2.0 * math.pi
 
 
 def _cascade(x: np.ndarray, zi: np.ndarray, omega: float, mu: float) -> tuple:
     """``x`` through the notch of every harmonic, transposed direct form II per section."""
+    import scipy.signal  # lazily (import cost); a dict lookup once imported
+
     out = np.empty_like(zi)
     for k in range(zi.shape[0]):
         c = math.cos((k + 1) * omega)
