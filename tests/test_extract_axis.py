@@ -7,7 +7,7 @@ from ezmsg_sigproc_units.extract_axis import (
     ExtractAxisDataUnit,
     ExtractAxisSettings,
 )
-from ezmsg_sigproc_units.testing import assert_close
+from ezmsg_sigproc_units.testing import assert_chunked_equals_whole, assert_close
 
 
 def _msg(backend, n=4, dtype="float32"):
@@ -41,6 +41,12 @@ def test_linear_axis_along_the_reference(backend):
                  dtype=_float(backend))
     empty = ExtractAxisData(ExtractAxisSettings(axis="time"))(_msg(backend, n=0))
     assert tuple(empty.data.shape) == (0,)
+
+
+def test_time_values_chunked_equal_whole(backend):
+    msg = _msg(backend, n=20)
+    assert_chunked_equals_whole(lambda: ExtractAxisData(ExtractAxisSettings(axis="time")), msg,
+                                reference=3.0 + 0.1 * np.arange(20))
 
 
 def test_linear_axis_of_another_dim_uses_the_reference_length():
