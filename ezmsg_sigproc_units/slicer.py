@@ -122,6 +122,15 @@ class SlicerTransformer(
         # length and labels are part of the layout.
         return stream_axis(self, message, None)
 
+    def _reset_extra(self, message: AxisArray) -> tuple:
+        # Slicing along the stream dim itself (an explicit ``axis``): its length and
+        # coordinates change from message to message, so the selection is resolved afresh on
+        # each one (a value that never repeats forces the reset).
+        axis = self.settings.axis
+        if axis is not None and axis == self._axis(message):
+            return (object(),)
+        return ()
+
     def _sliced(self, message: AxisArray) -> str:
         axis = self.settings.axis
         return axis if axis is not None else resolve_feature_dim(message)

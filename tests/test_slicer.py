@@ -145,6 +145,20 @@ def test_output_does_not_alias_state_and_input_is_unchanged(backend):
     assert_close(msg.data, host, xp=backend.xp, device=backend.device, dtype="float64")
 
 
+def test_slicing_the_stream_dim_follows_each_message():
+    """Along the stream dim the axis moves every message: each output is that message's
+    selection, with that message's coordinates."""
+    host = _host(n=10)
+    msg = AxisArray(host, dims=["time", "ch"], axes={"time": AxisArray.TimeAxis(fs=10.0)})
+    proc = slicer("1:3", axis="time")
+    a, b = proc(msg), proc(AxisArray(host[:4], dims=["time", "ch"],
+                                     axes={"time": AxisArray.TimeAxis(fs=10.0, offset=5.0)}))
+    np.testing.assert_array_equal(b.data, host[1:3])
+    assert (a.axes["time"].offset, b.axes["time"].offset) == (0.1, 5.1)
+    out = proc(AxisArray(host[:2], dims=["time", "ch"]))
+    np.testing.assert_array_equal(out.data, host[1:2])
+
+
 def test_default_axis_skips_the_stream_dim():
     host = _host()
     msg = AxisArray(np.ascontiguousarray(host.T), dims=["ch", "time"],
