@@ -29,12 +29,10 @@ def _to_last(xp: Any, x: Any, axis: int) -> tuple[Any, tuple[int, ...] | None]:
 def affine(xp: Any, x: Any, weights: Any, bias: Any, axis: int) -> Any:
     """``x @ weights`` along ``axis``, plus ``bias`` (``(1, n_out)``) when given."""
     x, back = _to_last(xp, x, axis)
-    if is_numpy_namespace(xp):  # one BLAS thread per call (see affine_numpy)
-        y = affine_numpy.matmul(x, weights)
+    if is_numpy_namespace(xp):  # one BLAS thread per call, bias added in place
+        y = affine_numpy.affine(x, weights, bias)
     else:
-        y = x @ weights
-    if bias is not None:
-        y = y + bias
+        y = x @ weights if bias is None else x @ weights + bias
     return y if back is None else xp.permute_dims(y, back)
 
 

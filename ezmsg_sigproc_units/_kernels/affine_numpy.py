@@ -32,3 +32,12 @@ def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
         for i in range(0, m, rows):
             np.matmul(x2[i:i + rows], w[:, j:j + cols], out=out[i:i + rows, j:j + cols])
     return out.reshape(x.shape[:-1] + (n,))
+
+
+def affine(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """:func:`matmul` plus ``bias`` (``(1, n)`` or None), added in place into the product's
+    own fresh output (one allocation fewer than ``x @ w + bias``)."""
+    y = matmul(x, w)
+    if bias is not None:
+        y += bias
+    return y

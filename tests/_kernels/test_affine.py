@@ -61,6 +61,15 @@ def test_numpy_matmul_in_one_thread_blocks_equals_one_call(shape, n):
     np.testing.assert_allclose(got, x @ w, rtol=1e-5, atol=1e-4)
 
 
+def test_numpy_affine_adds_the_offset_without_touching_inputs():
+    x, w, b = _x((30, 256)), _x((256, 256), seed=1), _x((1, 256), seed=2)
+    keep = (x.copy(), w.copy(), b.copy())
+    np.testing.assert_allclose(affine_numpy.affine(x, w, b), x @ w + b, rtol=1e-5, atol=1e-4)
+    for a, k in zip((x, w, b), keep, strict=True):
+        np.testing.assert_array_equal(a, k)
+    np.testing.assert_allclose(affine_numpy.affine(x[:2], w, None), x[:2] @ w, rtol=1e-5)
+
+
 def test_numpy_mean_equals_np_mean_exactly():
     x = _x((30, 256))
     np.testing.assert_array_equal(rereference_numpy.mean_all(x, 1, 1.0),
