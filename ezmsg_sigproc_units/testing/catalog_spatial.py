@@ -1,11 +1,13 @@
 """Catalog entries of the spatial family (see ``catalog.configs``):
-affinetransform (AffineTransform, CommonRereference)."""
+affinetransform (AffineTransform, CommonRereference).
+
+``catalog`` is imported where it is used: it imports this module (no import cycle)."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from .catalog import Config, _p
+import numpy as np
 
 _GROUPS = [[0, 1, 2], [4, 5, 6, 7]]  # channel 3 in no group
 
@@ -20,17 +22,22 @@ def _weights() -> dict[str, np.ndarray]:
             "blocks": blocks, "permuted": blocks[perm][:, perm[::-1]]}
 
 
-def _affine(label: str, **kw) -> Config:
-    return Config("affinetransform", label, _p("affinetransform", "AffineTransformTransformer",
-                                               "AffineTransformSettings", **kw))
+def _entry(label: str, kind: str, **kw: Any) -> Any:
+    from .catalog import Config, _p
+
+    return Config("affinetransform", label,
+                  _p("affinetransform", f"{kind}Transformer", f"{kind}Settings", **kw))
 
 
-def _car(label: str, **kw) -> Config:
-    return Config("affinetransform", label, _p("affinetransform", "CommonRereferenceTransformer",
-                                               "CommonRereferenceSettings", **kw))
+def _affine(label: str, **kw: Any) -> Any:
+    return _entry(label, "AffineTransform", **kw)
 
 
-def configs() -> list[Config]:
+def _car(label: str, **kw: Any) -> Any:
+    return _entry(label, "CommonRereference", **kw)
+
+
+def configs() -> list:
     w = _weights()
     c = [
         _affine("dense", weights=w["dense"]),
