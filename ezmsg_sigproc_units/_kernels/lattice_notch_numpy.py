@@ -17,30 +17,53 @@ PY_FLOAT_MAX_CHANNELS = 24
 
 
 def _floats(x: np.ndarray, st: np.ndarray, coef: np.ndarray, adapt: bool) -> tuple:
-    """Channel by channel on Python floats: ``(s, k_before, k_after, st1)``, ``(T, C)``."""
+    """Channel by channel on Python floats: ``(s, k_before, k_after, st1)``, ``(T, C)``.
+    ``k`` before each sample is ``k`` after the previous one, so only the latter is kept."""
     g, gp1, eta, e1, mu, m1 = coef.tolist()
-    T, C = x.shape
-    cols, kb_cols, ka_cols, last = [], [], [], []
+    cols, ka_cols, last = [], [], []
     for ch, (s2, s1, p, q, k) in enumerate(st.T.tolist()):
-        ss, kb, ka = [], [], []
-        for xn in x[:, ch].tolist():
-            s = xn - k * gp1 * s1 - g * s2
-            kb.append(k)
-            if adapt:
+        ss, ka = [k], [k]
+        put_s, put_k = ss.append, ka.append
+        if adapt and e1 > 0:  # p, q carried divided by (1 - eta): 3 operations fewer
+            P, Q, eps, ng = p / e1, q / e1, 1e-8 / e1, -g
+            for xn in x[:, ch].tolist():
+                s = xn - k * gp1 * s1 + ng * s2
+                P = eta * P + s1 * (s + s2)
+                Q = eta * Q + 2 * s1 * s1
+                r = P / (Q + eps)
+                if r > 1.0:
+                    r = 1.0
+                elif r < -1.0:
+                    r = -1.0
+                k = mu * k - m1 * r
+                put_s(s)
+                put_k(k)
+                s2, s1 = s1, s
+            p, q = P * e1, Q * e1
+        elif adapt:
+            for xn in x[:, ch].tolist():
+                s = xn - k * gp1 * s1 - g * s2
                 p = eta * p + e1 * (s1 * (s + s2))
                 q = eta * q + e1 * (2 * (s1 * s1))
                 r = -p / (q + 1e-8)
                 k = mu * k + m1 * (-1.0 if r < -1.0 else (1.0 if r > 1.0 else r))
-            ka.append(k)
-            ss.append(s)
-            s2, s1 = s1, s
+                put_s(s)
+                put_k(k)
+                s2, s1 = s1, s
+        else:
+            kg = k * gp1
+            for xn in x[:, ch].tolist():
+                s = xn - kg * s1 - g * s2
+                put_s(s)
+                s2, s1 = s1, s
+            ka *= len(ss)
         cols.append(ss)
-        kb_cols.append(kb)
         ka_cols.append(ka)
         last.append((s2, s1, p, q, k))
     dt = st.dtype
-    return (np.array(cols, dtype=dt).T, np.array(kb_cols, dtype=dt).T,
-            np.array(ka_cols, dtype=dt).T, np.array(last, dtype=dt).T.copy())
+    s_all = np.array(cols, dtype=dt).T
+    k_all = np.array(ka_cols, dtype=dt).T
+    return s_all[1:], k_all[:-1], k_all[1:], np.array(last, dtype=dt).T.copy()
 
 
 def _vectorised(x: np.ndarray, st: np.ndarray, coef: np.ndarray, adapt: bool) -> tuple:
@@ -100,5 +123,19 @@ def lattice_notch(x: np.ndarray, st: np.ndarray, coef: np.ndarray) -> tuple:
 
 
 def fixed_lattice(x: np.ndarray, st: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """Lattice states ``s`` ``(T, C)`` with each channel's ``k`` held fixed."""
-    return _run(x, st, coef, False)[0]
+    """Lattice states ``s`` ``(T, C)`` with each channel's ``k`` held fixed: a linear
+    all-pole filter per channel. One ``lfilter`` call per channel (~8 us) where that is
+    cheaper than the sample loop (measured ~3 us per sample, channels vectorised)."""
+    T, C = x.shape
+    if C > PY_FLOAT_MAX_CHANNELS and 8 * C > 3 * T:
+        return _run(x, st, coef, False)[0]
+    from scipy.signal import lfilter  # lazily (import cost)
+
+    g, gp1 = float(coef[0]), float(coef[1])
+    s = np.empty((T, C), dtype=st.dtype)
+    for c, (s2, s1, k) in enumerate(zip(st[0].tolist(), st[1].tolist(), st[4].tolist(),
+                                        strict=True)):
+        a1 = k * gp1
+        zi = np.array([-a1 * s1 - g * s2, -g * s1])
+        s[:, c] = lfilter([1.0], [1.0, a1, g], x[:, c].astype(st.dtype), zi=zi)[0]
+    return s
