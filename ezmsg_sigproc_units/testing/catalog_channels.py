@@ -9,7 +9,7 @@ import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .backends import Backend
-from .catalog import Config, _p, _signal
+from .catalog_base import Config, _p, _signal
 
 
 def _wide(b: Backend) -> tuple:
