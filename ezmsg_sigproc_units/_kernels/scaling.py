@@ -98,3 +98,16 @@ def rolling_raw(xp: Any, x: Any, n: Any, mean: Any, m2: Any) -> tuple[Any, Any]:
 def gate_rows(xp: Any, z: Any, has: Any, thresh: float) -> Any:
     """``(T, 1)``: samples where any channel with statistics has ``|z| > thresh``."""
     return xp.any((xp.abs(z) > thresh) & has, axis=1, keepdims=True)
+
+
+def ewm_scores(xp: Any, plan: Any, x: Any, zero_offset: bool) -> Any:
+    """``ewmfilter``'s standardisation of a buffer ``x`` ``(T, C)`` (stateless): the EWMA
+    mean, the EWMA of squared deviations from it, ``(x - mean) / max(std, 1e-4)``. Averages
+    start from zero (``zero_offset``) or from the buffer's first row."""
+    def smooth(a: Any) -> Any:
+        z = (ewma.zero_state(xp, plan, a.shape[1], like=a) if zero_offset
+             else ewma.state_after(xp, plan, a[0, ...]))
+        return ewma.ewma_sums(xp, plan, a, z)[0]
+
+    d = x - smooth(x)
+    return d / xp.maximum(xp.sqrt(smooth(d * d)), 1e-4)
