@@ -10,6 +10,7 @@ device once; a chunk is one or two array operations there, on every backend.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,7 @@ class AffineTransformTransformer(
 
     State resets by the shared rule (``StreamAxisMixin``) and when the channel count
     changes (logged). ``ValueError`` when the weights' rows match neither the channel count
-    nor the channel count plus one.
-    """
+    nor the channel count plus one."""
 
     _NAME = "AffineTransform"
     _fixed: tuple[Any, np.ndarray | None] | None = None
@@ -123,6 +123,11 @@ class AffineTransformTransformer(
         if aw.is_passthrough(self.settings.weights):
             return message
         return super().__call__(message)
+
+    async def __acall__(self, message: AxisArray) -> AxisArray:  # the Unit's path
+        if aw.is_passthrough(self.settings.weights):
+            return message
+        return await super().__acall__(message)
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
@@ -136,7 +141,7 @@ class AffineTransformTransformer(
         host = aw.host_weights(s.weights, n_in, groups, s.right_multiply, self._fixed[1], kind)
         aw.check_fit(host, n_in, axis)
         st.axis, st.ix, st.n_in = axis, ix, n_in
-        st.n_samples = max(int(np.prod(message.data.shape)) // max(n_in, 1), 1)
+        st.n_samples = max(math.prod(message.data.shape) // max(n_in, 1), 1)
         st.new_axis = aw.output_axis(message.axes.get(axis), host[:n_in])
         st.to_float = dtype != message.data.dtype
         self._place(xp, dev, dtype, host)
@@ -165,12 +170,10 @@ class AffineTransformTransformer(
             st.out_order = sc.place(xp, dev, np.argsort(plan.out_perm))
 
     def set_weights(self, weights: Any, *, recalc_structure: bool = False) -> None:
-        """Replace the weights (``(n_in, n_out)`` or with an offset row, already in
+        """Replace the weights (``(n_in, n_out)`` or with an offset row, in
         ``right_multiply=True`` orientation, any namespace) after the first message.
-
-        ``recalc_structure=False`` (default) keeps the kernel's block layout and only
-        refreshes the values (an adaptive filter with a fixed sparsity pattern);
-        ``True`` re-plans it on the host. The shape must fit the channel count."""
+        ``recalc_structure=False`` (default) keeps the block layout and only refreshes the
+        values (a fixed sparsity pattern); ``True`` re-plans it on the host."""
         st = self._state
         ref = st.weights if st.blocks is None else st.blocks[0][2]
         if ref is None:
@@ -289,8 +292,7 @@ class CommonRereferenceTransformer(
         st.ix, st.n_ch, st.to_float = ix, n, dtype != message.data.dtype
         groups = sc.reference_groups(resolve_channel_groups(message, axis, s.channel_groups),
                                      n, s.include_current)
-        st.project = st.spread = st.groups = st.rest = st.unorder = None
-        st.scale = 1.0
+        st.project, st.spread, st.groups, st.rest, st.unorder, st.scale = (None,) * 5 + (1.0,)
         st.path = "all" if len(groups) == 1 and groups[0].shape[0] == n else "groups"
         if not groups or s.mode == "passthrough":
             st.path = "pass"

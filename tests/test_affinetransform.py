@@ -178,9 +178,13 @@ def test_output_labels_for_selection_expansion_and_mixing():
 
 @pytest.mark.parametrize("weights", [None, "passthrough"])
 def test_passthrough_returns_input(weights):
+    import asyncio
+
     msg = _msg(_numpy(), _host())
     assert affine_transform(weights)(msg) is msg
+    assert asyncio.run(affine_transform(weights).__acall__(msg)) is msg  # the Unit's path
     assert common_rereference(mode="passthrough")(msg) is msg
+    assert asyncio.run(common_rereference(mode="passthrough").__acall__(msg)) is msg
 
 
 def test_integer_input_is_computed_in_float(backend):
