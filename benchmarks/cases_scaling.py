@@ -70,7 +70,7 @@ def _activation_floor(name: str) -> Callable[[], Callable[[np.ndarray], np.ndarr
     def make() -> Callable[[np.ndarray], np.ndarray]:
         if name == "sigmoid":
             return lambda x: 1.0 / (1.0 + np.exp(-x))
-        return lambda x: -np.logaddexp(0.0, -x)
+        return lambda x: np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
 
     return make
 
