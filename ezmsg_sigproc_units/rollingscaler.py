@@ -31,6 +31,7 @@ from ._backend import float_dtype_for, namespace_and_device, zeros
 from ._kernels import axes as _axes
 from ._kernels import elementwise
 from ._kernels import scaling as _sc
+from ._kernels.nonfinite import zero_nonfinite
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._validate import check_count, check_real
@@ -92,12 +93,16 @@ class RollingScalerState:
     min_samples: int = 1
     """Pooled count needed before scaling."""
 
-    ring: tuple | None = None
-    """``(n, mean, m2)``, each ``(k, C)`` (``(1, C)`` totals when unbounded), on the data's
-    device in its float dtype."""
+    ring: Any = None
+    """``(k, 3 C)`` batch sums ``[n, sum x, sum x^2]`` of the shifted data (one row of
+    running sums when unbounded), on the data's device in its float dtype."""
 
-    totals: tuple | None = None
-    """``(n, mean, m2)`` ``(1, C)`` pooled from ``ring``."""
+    stats: tuple | None = None
+    """``(n, mean, std)`` ``(1, C)`` pooled from ``ring`` (mean of the shifted data)."""
+
+    shift: Any = None
+    """``(1, C)``: the stream's first sample (non-finite entries 0), subtracted before the
+    sums; None before a sample."""
 
 
 class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
@@ -125,20 +130,30 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         x = message.data
         xp, dev = namespace_and_device(x)
         n_ch = math.prod(d for i, d in enumerate(x.shape) if i != ix)
-        zero = zeros(xp, (k or 1, n_ch), dtype=float_dtype_for(xp, x.dtype, dev), device=dev)
-        st.ring = (zero, zero, zero)
-        st.totals = _sc.pooled(xp, *st.ring)
+        st.ring = zeros(xp, (k or 1, 3 * n_ch), dtype=float_dtype_for(xp, x.dtype, dev),
+                        device=dev)
+        st.stats = _sc.rolling_stats(xp, st.ring)
+        st.shift = None
 
-    def _time_major(self, message: AxisArray) -> tuple[Any, Any, tuple, int]:
-        ix = axis_index(message, self._state.axis)
+    def _time_major(self, message: AxisArray) -> tuple[Any, Any, Any, tuple, int]:
+        """``(xp, x, raw, inner, ix)``: the data as ``(T, C)`` in the compute dtype, shifted
+        by the stream's first sample (``x``) and not (``raw``)."""
+        st = self._state
+        ix = axis_index(message, st.axis)
         xp, _ = namespace_and_device(message.data)
         x, inner = _axes.to_time_major(xp, message.data, ix)
-        dtype = self._state.ring[0].dtype
-        return xp, (x if x.dtype == dtype else xp.astype(x, dtype)), inner, ix
+        dtype = st.ring.dtype
+        raw = x if x.dtype == dtype else xp.astype(x, dtype)
+        if not (x.shape[0] and x.shape[1]):
+            return xp, raw, raw, inner, ix
+        if st.shift is None:
+            st.shift = xp.reshape(_sc.shift_of(xp, raw[0, ...]), (1, x.shape[1]))
+        return xp, raw - st.shift, raw, inner, ix
 
     def _update(self, xp: Any, x: Any, z: Any = None, has: Any = None) -> None:
-        """Add the batch ``x`` ``(T, C)``; with ``z``/``has`` (``rolling_raw``) its artifact
-        samples are gated out when ``artifact_z_thresh`` is set."""
+        """Add the batch ``x`` ``(T, C)`` (shifted); with ``z``/``has`` (the scores and the
+        channels with statistics) its artifact samples are gated out when
+        ``artifact_z_thresh`` is set."""
         st, thresh = self._state, self.settings.artifact_z_thresh
         keep = xp.isfinite(x)
         accept = None
@@ -146,9 +161,9 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
             gated = _sc.gate_rows(xp, z, has, thresh)
             keep = keep & ~gated
             accept = xp.any(~gated)
-        row = _sc.batch_stats(xp, x, keep)
+        row = _sc.batch_row(xp, x, keep)
         st.ring = _sc.push(xp, st.ring, row, accept, st.k_samples is not None)
-        st.totals = _sc.pooled(xp, *st.ring) if st.k_samples is not None else st.ring
+        st.stats = _sc.rolling_stats(xp, st.ring)
 
     def _ensure(self, message: AxisArray) -> None:
         h = self._hash_message(message)
@@ -159,22 +174,22 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
     def partial_fit(self, message: AxisArray) -> None:
         """Add the message's samples to the statistics as one batch (no gating)."""
         self._ensure(message)
-        xp, x, _, _ = self._time_major(message)
+        xp, x, _, _, _ = self._time_major(message)
         if x.shape[0] and x.shape[1]:
             self._update(xp, x)
 
     def _process(self, message: AxisArray) -> AxisArray:
         st, s = self._state, self.settings
-        xp, x, inner, ix = self._time_major(message)
+        xp, x, raw, inner, ix = self._time_major(message)
         if not (x.shape[0] and x.shape[1]):
             return message
-        n = st.totals[0]
-        z, has = _sc.rolling_raw(xp, x, *st.totals)
-        ready = has & (n >= float(st.min_samples))
-        y = xp.where(xp.isfinite(z), z, 0.0)
+        n, mean, std = st.stats
+        z = (x - mean) / std
+        has = n > 0.0
+        y = zero_nonfinite(xp, z)
         if s.clip is not None:
             y = elementwise.clip(xp, y, -s.clip, s.clip)
-        y = xp.where(ready, y, x)
+        y = xp.where(has & (n >= float(st.min_samples)), y, raw)
         if s.update_with_signal:
             self._update(xp, x, z, has)
         return replace_data(message, _axes.from_time_major(xp, y, inner, ix))

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ewma
+from .._backend import is_numpy_namespace
+from . import ewma, scaling_numpy
 
 _NAN = float("nan")
 
@@ -50,49 +51,40 @@ def standard_scores(xp: Any, plan: Any, x: Any, z: Any) -> tuple[Any, Any]:
 
 # Rolling z-scores (``rollingscaler``): statistics of the last ``k`` batches.
 #
-# Shapes: ``x`` ``(T, C)``; a batch's statistics are rows ``(1, C)``: count ``n`` of its
-# finite, non-gated samples, their mean and sum of squared deviations ``m2``. The ring holds
-# the last ``k`` batches' rows (``(k, C)`` each, zero rows before ``k`` batches arrived); the
-# totals are recomputed from the ring (Chan et al.'s pooled mean and M2: no subtraction of an
-# evicted batch, so no drift). ``k`` None: the ring is one row of running totals.
+# Shapes: ``x`` ``(T, C)``, already shifted by the stream's first sample (``shift_of``: the
+# sums below then cancel little in float32). A batch is one row ``(1, 3 C)`` of sums over its
+# kept samples: ``[n, sum x, sum x^2]`` per channel. The ring holds the last ``k`` rows
+# (``(k, 3 C)``, zero rows before ``k`` batches arrived); the statistics are recomputed from
+# the ring at every update (one sum, no subtraction of an evicted batch, so no drift). ``k``
+# None: the ring is one row of running sums.
 
 
-def batch_stats(xp: Any, x: Any, keep: Any) -> tuple[Any, Any, Any]:
-    """``(n, mean, m2)`` ``(1, C)`` each over the entries of ``x`` where ``keep`` (``(T, C)``
-    bool). A channel with none kept has ``n = mean = m2 = 0``."""
-    n = xp.sum(xp.astype(keep, x.dtype), axis=0, keepdims=True)
-    nd = xp.maximum(n, 1.0)
-    mean = xp.sum(xp.where(keep, x, 0.0), axis=0, keepdims=True) / nd
-    d = xp.where(keep, x - mean, 0.0)
-    return n, mean, xp.sum(d * d, axis=0, keepdims=True)
+def batch_row(xp: Any, x: Any, keep: Any) -> Any:
+    """``(1, 3 C)``: ``[n, sum x, sum x^2]`` over the entries of ``x`` where ``keep``."""
+    if is_numpy_namespace(xp):
+        return scaling_numpy.batch_row(x, keep)
+    xv = xp.where(keep, x, 0.0)
+    stacked = xp.concat([xp.astype(keep, x.dtype), xv, xv * xv], axis=1)
+    return xp.sum(stacked, axis=0, keepdims=True)
 
 
-def pooled(xp: Any, n: Any, mean: Any, m2: Any) -> tuple[Any, Any, Any]:
-    """Pool the rows of ``(k, C)`` statistics into one ``(1, C)`` row ``(n, mean, m2)``."""
-    total = xp.sum(n, axis=0, keepdims=True)
-    mu = xp.sum(n * mean, axis=0, keepdims=True) / xp.maximum(total, 1.0)
-    d = mean - mu
-    return total, mu, xp.sum(m2, axis=0, keepdims=True) + xp.sum(n * d * d, axis=0,
-                                                                  keepdims=True)
-
-
-def push(xp: Any, ring: tuple, row: tuple, accept: Any, bounded: bool) -> tuple:
+def push(xp: Any, ring: Any, row: Any, accept: Any, bounded: bool) -> Any:
     """The ring after batch ``row`` arrives (only where ``accept``, a device bool; None:
-    always). Bounded: the oldest row leaves. Unbounded: the one row of totals absorbs it."""
-    if bounded:
-        new = tuple(xp.concat([r[1:, ...], b], axis=0) for r, b in zip(ring, row, strict=True))
-    else:
-        new = pooled(xp, *(xp.concat([r, b], axis=0) for r, b in zip(ring, row, strict=True)))
-    if accept is None:
-        return new
-    return tuple(xp.where(accept, a, b) for a, b in zip(new, ring, strict=True))
+    always). Bounded: the oldest row leaves. Unbounded: the one row of sums absorbs it."""
+    new = xp.concat([ring[1:, ...], row], axis=0) if bounded else ring + row
+    return new if accept is None else xp.where(accept, new, ring)
 
 
-def rolling_raw(xp: Any, x: Any, n: Any, mean: Any, m2: Any) -> tuple[Any, Any]:
-    """``(z, ready_channels)``: ``(x - mean) / max(std, 1e-8)`` with the population std of
-    the totals, and where those totals hold at least one sample ``(1, C)``."""
-    std = xp.maximum(xp.sqrt(m2 / xp.maximum(n, 1.0)), 1e-8)
-    return (x - mean) / std, n > 0.0
+def rolling_stats(xp: Any, ring: Any) -> tuple[Any, Any, Any]:
+    """``(n, mean, std)`` ``(1, C)`` pooled from the ring: population std floored at 1e-8
+    (a channel without samples: mean 0, std 1e-8)."""
+    tot = xp.sum(ring, axis=0, keepdims=True)
+    C = tot.shape[1] // 3
+    n = tot[:, :C]
+    nd = xp.maximum(n, 1.0)
+    mean = tot[:, C : 2 * C] / nd
+    var = xp.maximum(tot[:, 2 * C :] / nd - mean * mean, 0.0)
+    return n, mean, xp.maximum(xp.sqrt(var), 1e-8)
 
 
 def gate_rows(xp: Any, z: Any, has: Any, thresh: float) -> Any:
