@@ -204,6 +204,25 @@ def test_live_time_constants_do_not_reset():
     assert proc.state.samples_in_block == 0 and proc.state.has_prev  # kept (30 = 3 windows)
 
 
+def test_freezing_a_tracked_frequency_live(backend):
+    """freq_time_constant is read live: switched to None after tracking, the notch stays at
+    the tracked omega (no reset) and filters from the carried section states."""
+    from ezmsg_sigproc_units._backend import to_host
+
+    host = _host(n=120, seed=10)
+    proc = _make()()
+    proc(_msg(backend, host[:80]))
+    proc.update_settings(AdaptiveLNCSettings(line_freq=LINE, freq_time_constant=None))
+    omega = float(to_host(proc.state.arrays["scal"])[0])
+    assert omega != pytest.approx(2 * np.pi * LINE / FS)  # it did track
+    zi = to_host(proc.state.arrays["zi"])
+    out = proc(_msg(backend, host[80:]))
+    sos = design_lnc_sos(omega, 2 / (0.1 * FS), 1)
+    want = scipy.signal.sosfilt(sos, host[80:], axis=0, zi=zi)[0]
+    assert_close(out.data, want, xp=backend.xp, device=backend.device, dtype=host.dtype,
+                 **_tol(backend))
+
+
 def test_float32_stays_stable():
     host = (50 * _host(n=6000, ch=2, seed=8)).astype("float32")
     for kw in (CONFIGS["notch"], CONFIGS["subtract"]):

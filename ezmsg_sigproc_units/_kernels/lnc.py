@@ -41,7 +41,7 @@ def constants(xp: Any, L: int, K: int, *, dtype: Any, device: Any) -> tuple:
     (L * L,), reversed index (L,), arange (L,) float, harmonic numbers (K,) float, I2)``."""
     i, j = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
     tidx = np.where(i >= j, i - j + 1, 0).reshape(-1)
-    ints = xp.int64 if hasattr(xp, "int64") else xp.int32
+    ints = xp.int32  # every backend has it (JAX without x64 has no int64)
     return (asarray(xp, tidx, dtype=ints, device=device),
             asarray(xp, np.arange(L - 1, -1, -1), dtype=ints, device=device),
             asarray(xp, np.arange(L, dtype=np.float64), dtype=dtype, device=device),
