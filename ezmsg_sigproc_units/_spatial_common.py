@@ -101,3 +101,26 @@ def gather_order(groups: list[np.ndarray], n: int) -> tuple[np.ndarray | None, n
     rest = np.setdiff1d(np.arange(n), grouped)
     order = np.concatenate([grouped, rest])
     return (rest if rest.shape[0] else None), np.argsort(order).astype(np.intp)
+
+
+def reference_plan(groups: list[np.ndarray] | None, n: int, include_current: bool, mode: str
+                   ) -> dict[str, Any]:
+    """Host arrays of a common reference over ``n`` channels: ``path`` (``"pass"``, ``"all"``
+    or ``"groups"``) and ``scale`` (1.0, the uniform leave-one-out gain, or per channel), and
+    for grouped paths ``project``/``spread`` (mean) or ``groups``/``rest``/``unorder``
+    (median)."""
+    groups = reference_groups(groups, n, include_current)
+    if not groups or mode == "passthrough":
+        return {"path": "pass", "scale": 1.0}
+    path = "all" if len(groups) == 1 and groups[0].shape[0] == n else "groups"
+    if mode == "median":  # leaving a channel out is a different median, not a gain
+        plan: dict[str, Any] = {"path": path, "scale": 1.0}
+        if path == "groups":
+            plan["groups"] = groups
+            plan["rest"], plan["unorder"] = gather_order(groups, n)
+        return plan
+    gain = leave_one_out_gain(groups, n, include_current)
+    plan = {"path": path, "scale": float(gain[0]) if np.all(gain == gain[0]) else gain}
+    if path == "groups":
+        plan["project"], plan["spread"] = mean_matrices(groups, n)
+    return plan

@@ -83,6 +83,8 @@ class AffineTransformSettings(ez.Settings):
 class AffineTransformState:
     weights: Any = None
     """``(n_in, n_out)`` device matrix of the dense kernel (None with blocks)."""
+    col_blocks: list | None = None
+    """Dense kernel on NumPy: ``affine.column_blocks`` of ``weights`` (one BLAS thread)."""
     bias: Any = None
     """``(1, n_out)`` device offset row, or None."""
     blocks: list | None = None
@@ -156,9 +158,11 @@ class AffineTransformTransformer(
             plan = plan_block_matmul(host, st.n_samples, force=kernel == "blocks",
                                      dispatched=not is_numpy_namespace(xp))
         st.weights = st.bias = st.blocks = st.in_perm = st.out_perm = st.out_order = None
+        st.col_blocks = None
         if plan is None:
             st.weights = sc.place(xp, dev, host[:n_in], dtype)
             st.bias = sc.place(xp, dev, host[n_in:] if host.shape[0] > n_in else None, dtype)
+            st.col_blocks = affine_kernels.column_blocks(xp, st.weights, st.n_samples)
             return
         w = host if plan.in_perm is None else host[plan.in_perm]
         w = w if plan.out_perm is None else w[:, plan.out_perm]
@@ -192,6 +196,7 @@ class AffineTransformTransformer(
         else:
             st.weights, st.bias = w[:st.n_in, ...], (w[st.n_in:, ...] if rows > st.n_in
                                                       else None)
+            st.col_blocks = affine_kernels.column_blocks(xp, st.weights, st.n_samples)
 
     def _process(self, message: AxisArray) -> AxisArray:
         st, x = self._state, message.data
@@ -199,7 +204,7 @@ class AffineTransformTransformer(
         if st.to_float:
             x = as_float(xp, x)
         if st.blocks is None:
-            y = affine_kernels.affine(xp, x, st.weights, st.bias, st.ix)
+            y = affine_kernels.affine(xp, x, st.weights, st.bias, st.ix, st.col_blocks)
         else:
             y = affine_kernels.block_affine(xp, x, st.blocks, st.in_perm, st.out_order, st.ix)
         if st.new_axis is None:
@@ -290,26 +295,14 @@ class CommonRereferenceTransformer(
         s, st = self.settings, self._state
         axis, ix, n, xp, dev, dtype = self._begin_reset(message, st.n_ch)
         st.ix, st.n_ch, st.to_float = ix, n, dtype != message.data.dtype
-        groups = sc.reference_groups(resolve_channel_groups(message, axis, s.channel_groups),
-                                     n, s.include_current)
-        st.project, st.spread, st.groups, st.rest, st.unorder, st.scale = (None,) * 5 + (1.0,)
-        st.path = "all" if len(groups) == 1 and groups[0].shape[0] == n else "groups"
-        if not groups or s.mode == "passthrough":
-            st.path = "pass"
-            return
-        if s.mode == "median":
-            if st.path == "groups":
-                rest, unorder = sc.gather_order(groups, n)
-                st.groups = [asarray(xp, g, device=dev) for g in groups]
-                st.rest, st.unorder = sc.place(xp, dev, rest), asarray(xp, unorder, device=dev)
-            return
-        gain = sc.leave_one_out_gain(groups, n, s.include_current)
-        # one float when uniform, else per channel (channels last: the grouped layout)
-        st.scale = float(gain[0]) if np.all(gain == gain[0]) else sc.place(xp, dev, gain, dtype)
-        if st.path == "groups":
-            project, spread = sc.mean_matrices(groups, n)
-            st.project = asarray(xp, project, dtype=dtype, device=dev)
-            st.spread = asarray(xp, spread, dtype=dtype, device=dev)
+        plan = sc.reference_plan(resolve_channel_groups(message, axis, s.channel_groups), n,
+                                 s.include_current, s.mode)
+        st.path, scale = plan["path"], plan["scale"]
+        st.scale = scale if isinstance(scale, float) else sc.place(xp, dev, scale, dtype)
+        st.project, st.spread = (sc.place(xp, dev, plan.get(k), dtype)
+                                 for k in ("project", "spread"))
+        st.rest, st.unorder = (sc.place(xp, dev, plan.get(k)) for k in ("rest", "unorder"))
+        st.groups = [sc.place(xp, dev, g) for g in plan["groups"]] if "groups" in plan else None
 
     def _process(self, message: AxisArray) -> AxisArray:
         st, path = self._state, self._state.path

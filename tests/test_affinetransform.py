@@ -367,3 +367,15 @@ def test_csv_weights_and_label_selection_stay_on_device1(tmp_path):
         out = proc(_msg(b, host))
         assert_close(out.data, host @ sel, xp=b.xp, device=b.device, dtype="float32")
         assert out.axes["ch"].data["label"].tolist() == ["c1", "c4", "c6"]
+
+
+def test_wide_chunks_use_column_blocks_refreshed_by_set_weights():
+    host = _host(n=30, ch=256, dtype="float32")
+    w = np.random.default_rng(9).standard_normal((256, 256)) / 16
+    proc = affine_transform(w)
+    out = proc(_msg(_numpy(), host, labels=False))
+    assert proc.state.col_blocks is not None  # products kept on one BLAS thread
+    np.testing.assert_allclose(out.data, host @ w, rtol=1e-4, atol=1e-4)
+    proc.set_weights(w * 2.0)
+    out = proc(_msg(_numpy(), host, labels=False))
+    np.testing.assert_allclose(out.data, host @ (w * 2.0), rtol=1e-4, atol=1e-4)

@@ -26,11 +26,20 @@ def _to_last(xp: Any, x: Any, axis: int) -> tuple[Any, tuple[int, ...] | None]:
     return xp.permute_dims(x, tuple(order)), tuple(back)
 
 
-def affine(xp: Any, x: Any, weights: Any, bias: Any, axis: int) -> Any:
-    """``x @ weights`` along ``axis``, plus ``bias`` (``(1, n_out)``) when given."""
+def column_blocks(xp: Any, weights: Any, n_samples: int) -> Any:
+    """What :func:`affine` takes as ``col_blocks`` for chunks of about ``n_samples`` rows:
+    on NumPy, contiguous column blocks of ``weights`` (see ``affine_numpy``); else None."""
+    if is_numpy_namespace(xp):
+        return affine_numpy.column_blocks(weights, n_samples)
+    return None
+
+
+def affine(xp: Any, x: Any, weights: Any, bias: Any, axis: int, col_blocks: Any = None) -> Any:
+    """``x @ weights`` along ``axis``, plus ``bias`` (``(1, n_out)``) when given.
+    ``col_blocks``: :func:`column_blocks` of ``weights`` (optional)."""
     x, back = _to_last(xp, x, axis)
     if is_numpy_namespace(xp):  # one BLAS thread per call, bias added in place
-        y = affine_numpy.affine(x, weights, bias)
+        y = affine_numpy.affine(x, weights, bias, col_blocks)
     else:
         y = x @ weights if bias is None else x @ weights + bias
     return y if back is None else xp.permute_dims(y, back)

@@ -56,9 +56,20 @@ def test_block_affine_with_permutations(backend, float_dtype):
 def test_numpy_matmul_in_one_thread_blocks_equals_one_call(shape, n):
     x = _x(shape)
     w = _x((shape[-1], n), seed=1)
-    got = affine_numpy.matmul(x, w)
-    assert got.shape == shape[:-1] + (n,) and got.dtype == np.float32
-    np.testing.assert_allclose(got, x @ w, rtol=1e-5, atol=1e-4)
+    for blocks in (None, affine_numpy.column_blocks(w, 30), affine_numpy.column_blocks(w, 1)):
+        got = affine_numpy.matmul(x, w, blocks)
+        assert got.shape == shape[:-1] + (n,) and got.dtype == np.float32
+        np.testing.assert_allclose(got, x @ w, rtol=1e-5, atol=1e-4)
+
+
+def test_column_blocks_tile_the_weights_contiguously():
+    w = _x((256, 256), seed=3)
+    assert affine_numpy.column_blocks(w, 2) is None  # one call is one thread already
+    blocks = affine_numpy.column_blocks(w, 30)
+    assert [b[0] for b in blocks] == list(range(0, 256, 34))
+    assert all(b.flags["C_CONTIGUOUS"] for _, _, b in blocks)
+    np.testing.assert_array_equal(np.concatenate([b for _, _, b in blocks], axis=1), w)
+    assert affine.column_blocks(np, w, 30) is not None
 
 
 def test_numpy_affine_adds_the_offset_without_touching_inputs():
