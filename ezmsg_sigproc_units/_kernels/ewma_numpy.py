@@ -23,7 +23,7 @@ def narrow(n_channels: int) -> bool:
 _COEFS: dict[tuple[float, Any], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _coefficients(plan: iir.IIRPlan, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+def coefficients(plan: iir.IIRPlan, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
     """``lfilter``'s ``(b, a)`` in the data's dtype (so float32 stays float32), cached."""
     sos = plan.sos[0]
     key = (float(sos[0]), dtype)
@@ -50,14 +50,14 @@ def ewma_sums(xp: Any, plan: iir.IIRPlan, x: np.ndarray, z: np.ndarray
         return x, z
     if not narrow(x.shape[1]):
         return iir.iir_filter(xp, plan, x, z)
-    b, a = _coefficients(plan, x.dtype)
-    return _lfilter()(b, a, x, axis=0, zi=z)
+    b, a = coefficients(plan, x.dtype)
+    return lfilter()(b, a, x, axis=0, zi=z)
 
 
 _LFILTER: list = []
 
 
-def _lfilter() -> Any:
+def lfilter() -> Any:
     """``scipy.signal.lfilter``, imported on first use (SciPy's import cost)."""
     if not _LFILTER:
         import scipy.signal

@@ -20,3 +20,46 @@ def batch_row(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
     np.add.reduce(xv, axis=0, out=out[0, C : 2 * C])
     np.einsum("tc,tc->c", xv, xv, out=out[0, 2 * C :])
     return out
+
+
+_POWERS: dict[tuple[float, int, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _powers(beta: float, n: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``(1 - beta^t, beta^(t-1))`` for ``t = 1 .. n``, ``(n, 1)`` each, cached."""
+    key = (beta, n, dtype.str)
+    got = _POWERS.get(key)
+    if got is None:
+        if len(_POWERS) > 64:
+            _POWERS.clear()
+        t = np.arange(n, dtype=np.float64)[:, None]
+        q = np.exp(t * np.log(beta)) if beta > 0 else (t == 0).astype(np.float64)
+        got = _POWERS[key] = ((1.0 - q * beta).astype(dtype), q.astype(dtype))
+    return got
+
+
+def standard_scores(lfilter: object, b: np.ndarray, a: np.ndarray, x: np.ndarray,
+                    z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``scaling.standard_scores`` for finite ``x`` ``(T, C)`` with ``lfilter``'s state
+    ``z`` ``(1, 3 C)``: only the sums of ``x`` and ``x^2`` are filtered; the weight of the
+    samples (all finite) follows in closed form, ``w_t = 1 - beta^t + beta^(t-1) z_w``."""
+    T, C = x.shape
+    buf = np.empty((T, 2 * C), dtype=x.dtype)
+    buf[:, :C] = x
+    np.multiply(x, x, out=buf[:, C:])
+    s, zs = lfilter(b, a, buf, axis=0, zi=z[:, : 2 * C])
+    beta = float(-a[1])
+    one_minus, q = _powers(beta, T, x.dtype)
+    w = q * z[:, 2 * C :]
+    w += one_minus
+    z_next = np.concatenate([zs, w[-1:] * x.dtype.type(beta)], axis=1)
+    np.reciprocal(w, out=w)
+    mean = s[:, :C] * w
+    var = s[:, C:] * w
+    var -= mean * mean
+    ok = var > 0.0
+    np.sqrt(var, out=var, where=ok)
+    y = np.zeros_like(x)
+    np.subtract(x, mean, out=mean)
+    np.divide(mean, var, out=y, where=ok)
+    return y, z_next
