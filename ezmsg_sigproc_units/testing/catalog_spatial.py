@@ -1,13 +1,13 @@
 """Catalog entries of the spatial family (see ``catalog.configs``):
-affinetransform (AffineTransform, CommonRereference).
-
-``catalog`` is imported where it is used: it imports this module (no import cycle)."""
+affinetransform (AffineTransform, CommonRereference)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from .catalog_base import Config, _p
 
 _GROUPS = [[0, 1, 2], [4, 5, 6, 7]]  # channel 3 in no group
 
@@ -22,22 +22,20 @@ def _weights() -> dict[str, np.ndarray]:
             "blocks": blocks, "permuted": blocks[perm][:, perm[::-1]]}
 
 
-def _entry(label: str, kind: str, **kw: Any) -> Any:
-    from .catalog import Config, _p
-
+def _entry(label: str, kind: str, **kw: Any) -> Config:
     return Config("affinetransform", label,
                   _p("affinetransform", f"{kind}Transformer", f"{kind}Settings", **kw))
 
 
-def _affine(label: str, **kw: Any) -> Any:
+def _affine(label: str, **kw: Any) -> Config:
     return _entry(label, "AffineTransform", **kw)
 
 
-def _car(label: str, **kw: Any) -> Any:
+def _car(label: str, **kw: Any) -> Config:
     return _entry(label, "CommonRereference", **kw)
 
 
-def configs() -> list:
+def configs() -> list[Config]:
     w = _weights()
     c = [
         _affine("dense", weights=w["dense"]),
