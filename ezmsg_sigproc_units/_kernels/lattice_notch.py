@@ -28,7 +28,9 @@ from .._backend import compile_kernel, compiles, is_numpy_namespace
 from . import lattice_notch_numpy
 
 PIECE = 16
-"""Longest piece one compiled call unrolls (JAX, MLX)."""
+"""Longest piece one compiled call unrolls (JAX, MLX). Measured per sample on 8 channels:
+JAX 3.2 us at 4, 4.6 at 8, 78 at 32 (XLA's CPU code for long unrolled chains degrades);
+MLX 38 us at 4, 24 at 16, 22 at 32. 16 is the compromise."""
 
 
 def _sample_loop(xp: Any, x: Any, st: Any, coef: Any, adapt: bool = True) -> tuple:
