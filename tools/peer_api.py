@@ -63,6 +63,8 @@ def our_module_paths(root: pathlib.Path) -> list[str]:
 def encode(value: Any) -> Any:
     """A JSON-able, comparable form of a default value (enums by value, sequences as lists,
     nested settings by their fields, non-finite floats by name, anything else by ``repr``)."""
+    if isinstance(value, type):  # a class as default (e.g. dtype=np.float64)
+        return {"type": f"{value.__module__}.{value.__qualname__}"}
     if isinstance(value, enum.Enum):
         return {"enum": encode(value.value)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # nested settings
