@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 TWO_PI = 2.0 * math.pi
+_CONJ = np.array([[1.0], [-1.0]])
 
 
 def _cascade(x: np.ndarray, zi: np.ndarray, omega: float, mu: float) -> tuple:
@@ -35,11 +36,21 @@ def _fll(omega: float, prev: np.ndarray, zr: np.ndarray, zi: np.ndarray, g: list
          first: bool) -> float:
     if first:
         return omega
-    cr = float(np.sum(zr * prev[0] + zi * prev[1]))
-    ci = float(np.sum(zi * prev[0] - zr * prev[1]))
+    cr = float(zr @ prev[0] + zi @ prev[1])
+    ci = float(zi @ prev[0] - zr @ prev[1])
     if cr == 0 and ci == 0:
         return omega
     return min(max(omega + g[1] * math.atan2(ci, cr) / g[6], g[2]), g[3])
+
+
+def _trig(ph: np.ndarray) -> np.ndarray:
+    """``[cos(ph); sin(ph)]``: ``(2, r)`` for ``(r,)``, ``(2K, r)`` for ``(K, r)``."""
+    ph2 = ph.reshape(-1, ph.shape[-1])
+    n = ph2.shape[0]
+    out = np.empty((2 * n, ph.shape[-1]))
+    np.cos(ph2, out=out[:n])
+    np.sin(ph2, out=out[n:])
+    return out
 
 
 def notch_step(x, zi, acc, prev, scal, gains, consts, *, close, first, track=True):
@@ -49,14 +60,12 @@ def notch_step(x, zi, acc, prev, scal, gains, consts, *, close, first, track=Tru
     r = x.shape[0]
     if not track:
         return y, zi, acc, prev, _advance(omega, phase, r)
-    ph = phase + omega * consts[2][:r]
-    removed = x - y
-    acc = acc + np.stack([np.cos(ph) @ removed, np.sin(ph) @ removed])
+    acc = acc + _trig(phase + omega * consts[2][:r]) @ (x - y)
     scal = _advance(omega, phase, r)
     if close:
-        zr, zim = acc[0], -acc[1]
-        scal[0] = _fll(omega, prev, zr, zim, g, first)
-        prev, acc = np.stack([zr, zim]), np.zeros_like(acc)
+        z = acc * _CONJ  # the phasor: real, imaginary rows
+        scal[0] = _fll(omega, prev, z[0], z[1], g, first)
+        prev, acc = z, np.zeros_like(acc)
     return y, zi, acc, prev, scal
 
 
@@ -65,11 +74,11 @@ def subtract_step(x, est, theta, acc, prev, scal, gains, consts, *, close, first
     omega, phase = scal.tolist()
     g = gains.tolist()
     K, r = theta.shape[0], x.shape[0]
-    arg = consts[3][:K, None] * (phase + omega * consts[2][:r])[None, :]
+    arg = np.multiply.outer(consts[3][:K], phase + omega * consts[2][:r])
     y = x
     if committed:
         y = x - np.cos(arg + theta[:, None]).T @ est[2 * K:]
-    acc = acc + np.concatenate([np.cos(arg) @ x, np.sin(arg) @ x])
+    acc = acc + _trig(arg) @ x
     scal = _advance(omega, phase, r)
     if not close:
         return y, est, theta, acc, prev, scal
