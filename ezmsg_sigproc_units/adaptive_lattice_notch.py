@@ -120,7 +120,7 @@ class AdaptiveLatticeNotchFilterTransformer(
     device has it), so any chunking gives the same output. ``gamma``, ``mu``, ``eta`` and
     ``chunkwise`` are read live; the state resets by the shared rule (``StreamAxisMixin``)."""
 
-    NONRESET_SETTINGS_FIELDS = frozenset({"gamma", "mu", "eta", "chunkwise"})
+    NONRESET_SETTINGS_FIELDS = frozenset({"gamma", "mu", "eta", "chunkwise", "emit_freq"})
 
     def _reset_state(self, message: AxisArray) -> None:
         axis = self._axis(message)

@@ -184,6 +184,21 @@ def test_empty_first_chunk(backend):
                  dtype=host.dtype)
 
 
+def test_live_settings_do_not_reset():
+    """gamma, mu, eta, chunkwise and emit_freq are read live (the peer's rule, emit_freq
+    ours): changing them continues from the state."""
+    host = _host(n=60, seed=12)
+    proc = _make()()
+    proc(_msg(_NP, host[:30]))
+    before = proc.state.lattice.copy()
+    proc.update_settings(AdaptiveLatticeNotchFilterSettings(mu=0.9, emit_freq=False))
+    np.testing.assert_array_equal(proc.state.lattice, before)
+    out = proc(_msg(_NP, host[30:]))
+    assert "freq" not in out.axes
+    fresh = _make(mu=0.9, emit_freq=False)()(_msg(_NP, host[30:]))  # what a reset would give
+    assert not np.allclose(out.data, fresh.data)
+
+
 def test_float32_stays_stable():
     host = (100.0 * _host(n=3000, ch=2, seed=9)).astype("float32")
     out = _make()()(_msg(_NP, host))

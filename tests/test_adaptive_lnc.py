@@ -201,7 +201,10 @@ def test_live_time_constants_do_not_reset():
     proc = _make()()
     proc(_msg(Backend.NUMPY, host[:30]))
     proc.update_settings(AdaptiveLNCSettings(line_freq=LINE, adapt_time_constant=0.2))
-    assert proc.state.samples_in_block == 0 and proc.state.has_prev  # kept (30 = 3 windows)
+    out = proc(_msg(Backend.NUMPY, host[30:]))
+    assert proc.state.samples_in_block == 0 and proc.state.has_prev
+    fresh = _make(adapt_time_constant=0.2)()(_msg(Backend.NUMPY, host[30:]))
+    assert not np.allclose(out.data, fresh.data)  # a reset would give the fresh output
 
 
 def test_freezing_a_tracked_frequency_live(backend):
