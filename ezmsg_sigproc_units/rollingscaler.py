@@ -31,7 +31,6 @@ from ._backend import float_dtype_for, namespace_and_device, zeros
 from ._kernels import axes as _axes
 from ._kernels import elementwise
 from ._kernels import scaling as _sc
-from ._kernels.nonfinite import zero_nonfinite
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
 from ._validate import check_count, check_real
@@ -186,7 +185,7 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         n, mean, std = st.stats
         z = (x - mean) / std
         has = n > 0.0
-        y = zero_nonfinite(xp, z)
+        y = xp.where(xp.isfinite(z), z, 0.0)
         if s.clip is not None:
             y = elementwise.clip(xp, y, -s.clip, s.clip)
         y = xp.where(has & (n >= float(st.min_samples)), y, raw)
