@@ -76,11 +76,10 @@ class _Moments:
             return replace_data(message, _axes.from_time_major(xp, x, inner, ix))
         if st.shift is None:  # the stream's first sample (conditioning, see _kernels.scaling)
             st.shift = _scaling.shift_of(xp, x[0, ...])
-        x = x - st.shift
         z = st.z
         if z is None:  # river: the first sample initialises the averages
-            z = _scaling.first_sample_state(xp, st.plan, x[0, ...])
-        y, z = _scaling.standard_scores(xp, st.plan, x, z)
+            z = _scaling.first_sample_state(xp, st.plan, x[0, ...] - st.shift)
+        y, z = _scaling.standard_scores(xp, st.plan, x, z, st.shift)
         if update:
             st.z = z
         return replace_data(message, _axes.from_time_major(xp, y, inner, ix))

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import is_numpy_namespace
+from .._backend import compile_kernel, is_numpy_namespace
 from . import ewma_numpy, iir
 
 _TINY = 1e-30  # far below any weight a finite sample gives, a normal float32
@@ -101,14 +101,21 @@ def stack_moments(xp: Any, x: Any) -> Any:
     return xp.concat([xv, xv * xv, xp.astype(v, x.dtype)], axis=1)
 
 
+def moments_from_sums(xp: Any, s: Any) -> tuple[Any, Any]:
+    """``(mean, mean_sq)`` ``(T, C)`` from the sums ``s`` ``(T, 3 C)`` of ``stack_moments``:
+    ratios to the summed weight (0 where no finite sample has arrived yet)."""
+    C = s.shape[1] // 3
+    wd = s[:, 2 * C :] + _TINY  # a weight of 0 gives 0, not 0 / 0, and no warning
+    return s[:, :C] / wd, s[:, C : 2 * C] / wd
+
+
 def weighted_moments(xp: Any, plan: iir.IIRPlan, x: Any, z: Any
                      ) -> tuple[Any, Any, Any, Any]:
     """``(mean, mean_sq, z_next, weight)`` of ``x`` ``(T, C)`` over its finite samples, each
     ``(T, C)``, continued from ``z`` (a state of ``3 C`` sums). ``weight`` is the summed
     weight of the finite samples so far; where it is 0 (before a channel's first finite
-    sample) the moments are 0."""
-    C = x.shape[1]
-    s, z = ewma_sums(xp, plan, stack_moments(xp, x), z)
-    w = s[:, 2 * C :]
-    wd = w + _TINY  # a weight of 0 (no finite sample yet) gives 0, not 0 / 0, and no warning
-    return s[:, :C] / wd, s[:, C : 2 * C] / wd, z, w
+    sample) the moments are 0. The elementwise steps are compiled where ``_backend`` has a
+    compiler (one dispatch each on JAX and MLX)."""
+    s, z = ewma_sums(xp, plan, compile_kernel(xp, stack_moments)(x), z)
+    mean, mean_sq = compile_kernel(xp, moments_from_sums)(s)
+    return mean, mean_sq, z, s[:, 2 * x.shape[1] :]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import is_numpy_namespace
+from .._backend import compile_kernel, is_numpy_namespace
 from . import ewma, ewma_numpy, scaling_numpy
 from .linalg_numpy import all_finite
 
@@ -41,16 +41,27 @@ def first_sample_state(xp: Any, plan: Any, x0: Any) -> Any:
     return ewma.state_after(xp, plan, xp.concat([xv, xv * xv, xp.astype(v, x0.dtype)]))
 
 
-def standard_scores(xp: Any, plan: Any, x: Any, z: Any) -> tuple[Any, Any]:
-    """``(y, z_next)``: the scores of ``x`` ``(T, C)`` continued from ``z``."""
-    if is_numpy_namespace(xp) and ewma_numpy.narrow(3 * x.shape[1]) and all_finite(x):
-        return scaling_numpy.standard_scores(ewma_numpy.lfilter(), *ewma_numpy.coefficients(
-            plan, x.dtype), x, z)
-    mean, mean_sq, z, _ = ewma.weighted_moments(xp, plan, x, z)
+def _shifted_moments(xp: Any, x: Any, shift: Any) -> Any:
+    return ewma.stack_moments(xp, x - shift)
+
+
+def _scores_from_sums(xp: Any, s: Any, x: Any, shift: Any) -> Any:
+    mean, mean_sq = ewma.moments_from_sums(xp, s)
     var = mean_sq - mean * mean
     ok = var > 0.0
-    y = xp.where(ok, (x - mean) / xp.sqrt(xp.where(ok, var, 1.0)), 0.0)
-    return xp.where(xp.isfinite(x), y, _NAN), z
+    y = xp.where(ok, (x - shift - mean) / xp.sqrt(xp.where(ok, var, 1.0)), 0.0)
+    return xp.where(xp.isfinite(x), y, _NAN)
+
+
+def standard_scores(xp: Any, plan: Any, x: Any, z: Any, shift: Any) -> tuple[Any, Any]:
+    """``(y, z_next)``: the scores of ``x`` ``(T, C)`` continued from ``z``, the moments
+    taken of ``x - shift`` (``shift`` ``(C,)``, see ``shift_of``). The elementwise steps
+    before and after the sums are compiled where ``_backend`` has a compiler."""
+    if is_numpy_namespace(xp) and ewma_numpy.narrow(3 * x.shape[1]) and all_finite(x):
+        return scaling_numpy.standard_scores(ewma_numpy.lfilter(), *ewma_numpy.coefficients(
+            plan, x.dtype), x - shift, z)
+    s, z = ewma.ewma_sums(xp, plan, compile_kernel(xp, _shifted_moments)(x, shift), z)
+    return compile_kernel(xp, _scores_from_sums)(s, x, shift), z
 
 
 # Rolling z-scores (``rollingscaler``): statistics of the last ``k`` batches.

@@ -24,13 +24,15 @@ def test_adaptive_scores_native_equals_portable():
     z_st = ewma.zero_state(xps, plan_st, 12, xps.asarray(host))
     for lo, hi in ((0, 20), (20, 21), (21, 64)):  # the state carries over between paths
         chunk = host[lo:hi]
-        y_np, z_np = scaling.standard_scores(xp, plan_np, chunk, z_np)
-        y_st, z_st = scaling.standard_scores(xps, plan_st, xps.asarray(chunk), z_st)
+        y_np, z_np = scaling.standard_scores(xp, plan_np, chunk, z_np, host[0] * 0)
+        y_st, z_st = scaling.standard_scores(xps, plan_st, xps.asarray(chunk), z_st,
+                                             xps.asarray(host[0] * 0))
         np.testing.assert_allclose(y_np, np.asarray(y_st), rtol=1e-10, atol=1e-12)
     bad = host[:8].copy()
     bad[3, 1] = np.nan  # a chunk with a NaN takes the portable path on NumPy too
-    y_np, _ = scaling.standard_scores(xp, plan_np, bad, z_np)
-    y_st, _ = scaling.standard_scores(xps, plan_st, xps.asarray(bad), z_st)
+    y_np, _ = scaling.standard_scores(xp, plan_np, bad, z_np, host[0])
+    y_st, _ = scaling.standard_scores(xps, plan_st, xps.asarray(bad), z_st,
+                                      xps.asarray(host[0]))
     np.testing.assert_allclose(y_np, np.asarray(y_st), rtol=1e-10, atol=1e-12)
     assert np.isnan(y_np[3, 1]) and np.isfinite(np.delete(y_np.ravel(), 3 * 4 + 1)).all()
 
