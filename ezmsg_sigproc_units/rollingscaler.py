@@ -27,9 +27,8 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
-from ._backend import float_dtype_for, namespace_and_device, zeros
+from ._backend import compile_kernel, float_dtype_for, namespace_and_device, zeros
 from ._kernels import axes as _axes
-from ._kernels import elementwise
 from ._kernels import scaling as _sc
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
@@ -134,35 +133,28 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         st.stats = _sc.rolling_stats(xp, st.ring)
         st.shift = None
 
-    def _time_major(self, message: AxisArray) -> tuple[Any, Any, Any, tuple, int]:
-        """``(xp, x, raw, inner, ix)``: the data as ``(T, C)`` in the compute dtype, shifted
-        by the stream's first sample (``x``) and not (``raw``)."""
+    def _time_major(self, message: AxisArray) -> tuple[Any, Any, tuple, int]:
+        """``(xp, raw, inner, ix)``: the data as ``(T, C)`` in the compute dtype; sets the
+        shift (the stream's first sample) at the first sample."""
         st = self._state
         ix = axis_index(message, st.axis)
         xp, _ = namespace_and_device(message.data)
         x, inner = _axes.to_time_major(xp, message.data, ix)
         dtype = st.ring.dtype
         raw = x if x.dtype == dtype else xp.astype(x, dtype)
-        if not (x.shape[0] and x.shape[1]):
-            return xp, raw, raw, inner, ix
-        if st.shift is None:
+        if st.shift is None and x.shape[0] and x.shape[1]:
             st.shift = xp.reshape(_sc.shift_of(xp, raw[0, ...]), (1, x.shape[1]))
-        return xp, raw - st.shift, raw, inner, ix
+        return xp, raw, inner, ix
 
-    def _update(self, xp: Any, x: Any, z: Any = None, has: Any = None) -> None:
-        """Add the batch ``x`` ``(T, C)`` (shifted); with ``z``/``has`` (the scores and the
-        channels with statistics) its artifact samples are gated out when
-        ``artifact_z_thresh`` is set."""
+    def _update(self, xp: Any, x: Any, z: Any, has: Any, gate: bool) -> None:
+        """Add the batch ``x`` ``(T, C)`` (shifted); ``gate``: leave out its artifact samples
+        (``z``, ``has`` from ``rolling_scores``)."""
         st, thresh = self._state, self.settings.artifact_z_thresh
-        keep = xp.isfinite(x)
-        accept = None
-        if thresh is not None and z is not None:
-            gated = _sc.gate_rows(xp, z, has, thresh)
-            keep = keep & ~gated
-            accept = xp.any(~gated)
-        row = _sc.batch_row(xp, x, keep)
-        st.ring = _sc.push(xp, st.ring, row, accept, st.k_samples is not None)
-        st.stats = _sc.rolling_stats(xp, st.ring)
+        gated = gate and thresh is not None
+        step = _sc.ROLLING_UPDATES[(st.k_samples is not None, gated)]
+        st.ring, *stats = compile_kernel(xp, step)(x, z, has, st.ring,
+                                                   thresh if gated else 0.0)
+        st.stats = tuple(stats)
 
     def _ensure(self, message: AxisArray) -> None:
         h = self._hash_message(message)
@@ -173,24 +165,21 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
     def partial_fit(self, message: AxisArray) -> None:
         """Add the message's samples to the statistics as one batch (no gating)."""
         self._ensure(message)
-        xp, x, _, _, _ = self._time_major(message)
-        if x.shape[0] and x.shape[1]:
-            self._update(xp, x)
+        xp, raw, _, _ = self._time_major(message)
+        if raw.shape[0] and raw.shape[1]:
+            x = raw - self._state.shift
+            self._update(xp, x, x, x, gate=False)
 
     def _process(self, message: AxisArray) -> AxisArray:
         st, s = self._state, self.settings
-        xp, x, raw, inner, ix = self._time_major(message)
-        if not (x.shape[0] and x.shape[1]):
+        xp, raw, inner, ix = self._time_major(message)
+        if not (raw.shape[0] and raw.shape[1]):
             return message
-        n, mean, std = st.stats
-        z = (x - mean) / std
-        has = n > 0.0
-        y = xp.where(xp.isfinite(z), z, 0.0)
-        if s.clip is not None:
-            y = elementwise.clip(xp, y, -s.clip, s.clip)
-        y = xp.where(has & (n >= float(st.min_samples)), y, raw)
+        lim = math.inf if s.clip is None else float(s.clip)
+        y, x, z, has = compile_kernel(xp, _sc.rolling_scores)(
+            raw, st.shift, *st.stats, lim, float(st.min_samples))
         if s.update_with_signal:
-            self._update(xp, x, z, has)
+            self._update(xp, x, z, has, gate=True)
         return replace_data(message, _axes.from_time_major(xp, y, inner, ix))
 
 

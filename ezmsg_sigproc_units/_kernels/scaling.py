@@ -18,10 +18,11 @@ against its spread, and a channel that has only repeated one value has variance 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .._backend import compile_kernel, is_numpy_namespace
-from . import ewma, ewma_numpy, scaling_numpy
+from . import elementwise, ewma, ewma_numpy, scaling_numpy
 from .linalg_numpy import all_finite
 
 _NAN = float("nan")
@@ -105,6 +106,39 @@ def rolling_stats(xp: Any, ring: Any) -> tuple[Any, Any, Any]:
 def gate_rows(xp: Any, z: Any, has: Any, thresh: float) -> Any:
     """``(T, 1)``: samples where any channel with statistics has ``|z| > thresh``."""
     return xp.any((xp.abs(z) > thresh) & has, axis=1, keepdims=True)
+
+
+def rolling_scores(xp: Any, raw: Any, shift: Any, n: Any, mean: Any, std: Any, lim: float,
+                   min_n: float) -> tuple[Any, Any, Any, Any]:
+    """``(y, x, z, has)`` for the chunk ``raw`` ``(T, C)``: ``x = raw - shift``, the scores
+    ``z`` against the statistics ``(n, mean, std)`` (of shifted data), ``has`` the channels
+    with statistics, and the output ``y``: ``z`` with non-finite values 0, clipped to
+    ``[-lim, lim]`` (``inf``: no clip), ``raw`` where fewer than ``min_n`` samples pooled."""
+    x = raw - shift
+    z = (x - mean) / std
+    has = n > 0.0
+    y = elementwise.clip(xp, xp.where(xp.isfinite(z), z, 0.0), -lim, lim)
+    return xp.where(has & (n >= min_n), y, raw), x, z, has
+
+
+def rolling_update(xp: Any, x: Any, z: Any, has: Any, ring: Any, thresh: float, *,
+                   bounded: bool, gated: bool) -> tuple[Any, Any, Any, Any]:
+    """``(ring, n, mean, std)`` after the batch ``x`` (shifted, ``(T, C)``); ``gated``: its
+    samples with a channel's ``|z| > thresh`` are left out (``z``, ``has`` as from
+    ``rolling_scores``; unused otherwise), and a batch left empty is not pushed."""
+    keep = xp.isfinite(x)
+    accept = None
+    if gated:
+        out = gate_rows(xp, z, has, thresh)
+        keep = keep & ~out
+        accept = xp.any(~out)
+    ring = push(xp, ring, batch_row(xp, x, keep), accept, bounded)
+    return (ring, *rolling_stats(xp, ring))
+
+
+ROLLING_UPDATES = {(b, g): functools.partial(rolling_update, bounded=b, gated=g)
+                   for b in (False, True) for g in (False, True)}
+"""``rolling_update`` per ``(bounded, gated)``: stable objects to compile (one per variant)."""
 
 
 def ewm_scores(xp: Any, plan: Any, x: Any, zero_offset: bool) -> Any:
