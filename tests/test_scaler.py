@@ -232,3 +232,16 @@ def test_river_is_not_needed(monkeypatch):
     monkeypatch.setitem(sys.modules, "river", None)  # any import of river now fails
     out = scaler(time_constant=TAU)(_msg(_NP, _host(n=4)))
     np.testing.assert_allclose(out.data, _ref_river(_host(n=4)), rtol=1e-10)
+
+
+def test_unit_input_accumulate_reaches_the_processor():
+    import asyncio
+
+    s = AdaptiveStandardScalerSettings(time_constant=TAU)
+    unit = AdaptiveStandardScaler(s)
+    unit.apply_settings(s)
+    unit.create_processor()
+    asyncio.run(unit.on_accumulate(False))
+    assert unit.processor.settings.accumulate is False
+    asyncio.run(unit.on_accumulate(True))
+    assert unit.processor.accumulate is True
