@@ -3,7 +3,7 @@ adaptive_lattice_notch, adaptive_lnc."""
 
 from __future__ import annotations
 
-from .catalog import Config, _p
+from .catalog_base import Config, _p
 
 _LAT = ("adaptive_lattice_notch", "AdaptiveLatticeNotchFilterTransformer",
         "AdaptiveLatticeNotchFilterSettings")
