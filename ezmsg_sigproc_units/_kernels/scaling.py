@@ -60,7 +60,7 @@ def standard_scores(xp: Any, plan: Any, x: Any, z: Any, shift: Any) -> tuple[Any
     before and after the sums are compiled where ``_backend`` has a compiler."""
     if is_numpy_namespace(xp) and ewma_numpy.narrow(3 * x.shape[1]) and all_finite(x):
         return scaling_numpy.standard_scores(ewma_numpy.lfilter(), *ewma_numpy.coefficients(
-            plan, x.dtype), x - shift, z)
+            plan, x.dtype), x, z, shift)
     s, z = ewma.ewma_sums(xp, plan, compile_kernel(xp, _shifted_moments)(x, shift), z)
     return compile_kernel(xp, _scores_from_sums)(s, x, shift), z
 

@@ -4,6 +4,8 @@ NumPy): 2-3x faster than the portable concat-and-sum at 200 x 8 and 30 x 256."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -38,16 +40,18 @@ def _powers(beta: float, n: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     return got
 
 
-def standard_scores(lfilter: object, b: np.ndarray, a: np.ndarray, x: np.ndarray,
-                    z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standard_scores(lfilter: Any, b: np.ndarray, a: np.ndarray, x: np.ndarray,
+                    z: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``scaling.standard_scores`` for finite ``x`` ``(T, C)`` with ``lfilter``'s state
-    ``z`` ``(1, 3 C)``: only the sums of ``x`` and ``x^2`` are filtered; the weight of the
-    samples (all finite) follows in closed form, ``w_t = 1 - beta^t + beta^(t-1) z_w``."""
+    ``z`` ``(1, 3 C)``: only the sums of ``x - shift`` and its square are filtered; the
+    weight of the samples (all finite) follows in closed form,
+    ``w_t = 1 - beta^t + beta^(t-1) z_w``."""
     T, C = x.shape
     buf = np.empty((T, 2 * C), dtype=x.dtype)
-    buf[:, :C] = x
-    np.multiply(x, x, out=buf[:, C:])
-    s, zs = lfilter(b, a, buf, axis=0, zi=z[:, : 2 * C])
+    xs = buf[:, :C]
+    np.subtract(x, shift, out=xs)
+    np.multiply(xs, xs, out=buf[:, C:])
+    s, zs = lfilter(b, a, buf, z[:, : 2 * C])
     beta = float(-a[1])
     one_minus, q = _powers(beta, T, x.dtype)
     w = q * z[:, 2 * C :]
@@ -60,6 +64,6 @@ def standard_scores(lfilter: object, b: np.ndarray, a: np.ndarray, x: np.ndarray
     ok = var > 0.0
     np.sqrt(var, out=var, where=ok)
     y = np.zeros_like(x)
-    np.subtract(x, mean, out=mean)
+    np.subtract(xs, mean, out=mean)
     np.divide(mean, var, out=y, where=ok)
     return y, z_next
