@@ -113,3 +113,18 @@ def test_weighted_moments_skip_non_finite(backend):
     # without gaps: the bias-corrected mean
     clean = f(host[:5, :1]) / K.bias_correction(ALPHA, 0, 5)
     np.testing.assert_allclose(ref_mean[:5, :1], clean, rtol=1e-6)
+
+
+def test_numpy_filter_falls_back_to_the_public_lfilter(monkeypatch):
+    """Without SciPy's private C routine the public ``lfilter`` runs (same numbers)."""
+    import sys
+
+    host = _host(n=50, c=3)
+    xp, dev = namespace_and_device(host)
+    plan = K.ewma_plan(xp, ALPHA, dtype=host.dtype, device=dev)
+    fast, _ = K.ewma_sums(xp, plan, host, K.zero_state(xp, plan, 3, host))
+    monkeypatch.setattr(ewma_numpy, "_LFILTER", [])
+    monkeypatch.setitem(sys.modules, "scipy.signal._sigtools", None)
+    slow, _ = K.ewma_sums(xp, plan, host, K.zero_state(xp, plan, 3, host))
+    assert ewma_numpy._LFILTER[0].__code__.co_names.count("lfilter") == 1
+    np.testing.assert_array_equal(fast, slow)
