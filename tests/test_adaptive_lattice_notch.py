@@ -146,11 +146,14 @@ def test_native_equals_portable_and_wide_loop():
     st = np.zeros((5, 48))
     st[4] = -0.5
     coef = np.array([0.99, 1.99, 0.98, 0.02, 0.9, 0.1])
+    frozen = np.array([0.99, 1.99, 1.0, 0.0, 0.9, 0.1])  # eta = 1: p, q never move
+    for c in (coef, frozen):
+        want = k.lattice_notch(np, x, st, c, native=False)
+        for sub in (kn._floats, kn._vectorised):
+            s, kb, ka, st1 = sub(x, st, c, True)
+            np.testing.assert_allclose(ka, want[1], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(st1, want[2], rtol=1e-10, atol=1e-12)
     want = k.lattice_notch(np, x, st, coef, native=False)
-    for sub in (kn._floats, kn._vectorised):
-        s, kb, ka, st1 = sub(x, st, coef, True)
-        np.testing.assert_allclose(ka, want[1], rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(st1, want[2], rtol=1e-10, atol=1e-12)
     got = k.lattice_notch(np, x, st, coef)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -3,8 +3,8 @@
 The recursion is per sample and nonlinear, so its cost is interpreter overhead. Measured
 (float64, one core): a loop over channels on Python floats costs ~0.22 us per
 channel-sample (no array dispatch); a loop over samples with channel-vectorised ufuncs
-(~20 calls per sample) ~8.8 us per sample whatever the channel count. They cross at about 40
-channels (200 x 32: 1.39 vs 1.77 ms; 200 x 48: 2.14 vs 1.77 ms), hence
+(~19 calls per sample) ~7.1 us per sample whatever the channel count. They cross at about 32
+channels (200 x 16: 0.69 vs 1.41 ms; 200 x 48: 2.09 vs 1.42 ms), hence
 ``PY_FLOAT_MAX_CHANNELS``. Same recursion as the portable kernel, equal to rounding.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PY_FLOAT_MAX_CHANNELS = 40
+PY_FLOAT_MAX_CHANNELS = 32
 """Up to this many channels the loop runs on Python floats, channel by channel."""
 
 
@@ -74,7 +74,10 @@ def _vectorised(x: np.ndarray, st: np.ndarray, coef: np.ndarray, adapt: bool) ->
     S[:2] = st[:2]
     K = np.empty((T + 1, C), dtype=st.dtype)
     K[0] = st[4]
-    p, q = st[2].copy(), st[3].copy()
+    if adapt and e1 == 0:  # eta == 1: p and q stay as they are; the loop below rescales
+        return _floats(x, st, coef, adapt)
+    sc = e1 if adapt else 1.0
+    p, q, eps = st[2] / sc, st[3] / sc, 1e-8 / sc
     t, u = np.empty(C, dtype=st.dtype), np.empty(C, dtype=st.dtype)
     for n in range(T):
         s2, s1, s, k = S[n], S[n + 1], S[n + 2], K[n]
@@ -86,24 +89,22 @@ def _vectorised(x: np.ndarray, st: np.ndarray, coef: np.ndarray, adapt: bool) ->
         if not adapt:
             K[n + 1] = k
             continue
-        np.add(s, s2, out=t)
+        np.add(s, s2, out=t)  # p, q carried divided by (1 - eta), as in _floats
         t *= s1
-        t *= e1
         p *= eta
         p += t
-        np.multiply(s1, s1, out=t)
-        t *= 2
-        t *= e1
+        np.add(s1, s1, out=t)
+        t *= s1
         q *= eta
         q += t
-        np.add(q, 1e-8, out=t)
+        np.add(q, eps, out=t)
         np.divide(p, t, out=t)
-        np.negative(t, out=t)
-        np.clip(t, -1.0, 1.0, out=t)
+        np.minimum(t, 1.0, out=t)  # np.clip's wrapper costs more than these two
+        np.maximum(t, -1.0, out=t)
         t *= m1
         np.multiply(k, mu, out=K[n + 1])
-        K[n + 1] += t
-    st1 = np.stack([S[T], S[T + 1], p, q, K[T]])
+        K[n + 1] -= t
+    st1 = np.stack([S[T], S[T + 1], p * sc, q * sc, K[T]])
     return S[2:], K[:-1], K[1:], st1
 
 
