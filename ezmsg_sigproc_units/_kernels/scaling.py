@@ -114,6 +114,8 @@ def rolling_scores(xp: Any, raw: Any, shift: Any, n: Any, mean: Any, std: Any, l
     ``z`` against the statistics ``(n, mean, std)`` (of shifted data), ``has`` the channels
     with statistics, and the output ``y``: ``z`` with non-finite values 0, clipped to
     ``[-lim, lim]`` (``inf``: no clip), ``raw`` where fewer than ``min_n`` samples pooled."""
+    if is_numpy_namespace(xp):
+        return scaling_numpy.rolling_scores(raw, shift, n, mean, std, lim, min_n)
     x = raw - shift
     z = (x - mean) / std
     has = n > 0.0

@@ -47,3 +47,23 @@ def test_rolling_batch_row_native_equals_portable():
         kf = keep.astype(float)
         np.testing.assert_allclose(got[0, :3], kf.sum(0))
         np.testing.assert_allclose(got[0, 6:], (kf * host * host).sum(0))
+
+
+def test_rolling_scores_native_equals_portable():
+    host = _host(n=12, c=4)
+    host[3, 1] = np.nan
+    host[5, 2] = np.inf
+    shift = host[:1] * 0 + 1.0
+    n = np.array([[0.0, 3.0, 10.0, 10.0]])  # channel 0: no statistics; 1: fewer than min_n
+    mean = np.array([[0.0, 0.5, -1.0, 2.0]])
+    std = np.array([[1e-8, 2.0, 0.5, 1e-8]])  # channel 3: tiny std, scores clip
+    xp, _ = namespace_and_device(host)
+    for lim in (10.0, np.inf):
+        got = scaling.rolling_scores(xp, host, shift, n, mean, std, lim, 5.0)
+        want = scaling.rolling_scores(xps, *map(xps.asarray, (host, shift, n, mean, std)),
+                                      lim, 5.0)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, np.asarray(w))
+    y = got[0]
+    np.testing.assert_array_equal(y[:, :2], host[:, :2])  # not ready: the input
+    assert y[5, 2] == 0.0 and np.abs(y[:, 3]).max() > 1e6  # inf scores 0; no clip
