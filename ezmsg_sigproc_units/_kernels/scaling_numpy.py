@@ -56,15 +56,20 @@ def standard_scores(lfilter: Any, b: np.ndarray, a: np.ndarray, x: np.ndarray,
     one_minus, q = _powers(beta, T, x.dtype)
     w = q * z[:, 2 * C :]
     w += one_minus
-    z_next = np.concatenate([zs, w[-1:] * x.dtype.type(beta)], axis=1)
+    z_next = np.empty((1, 3 * C), dtype=x.dtype)
+    z_next[:, : 2 * C] = zs
+    np.multiply(w[-1:], beta, out=z_next[:, 2 * C :])
     np.reciprocal(w, out=w)
     mean = s[:, :C] * w
     var = s[:, C:] * w
     var -= mean * mean
+    np.subtract(xs, mean, out=mean)
     ok = var > 0.0
+    if ok.all():  # the usual case: no masked passes
+        np.sqrt(var, out=var)
+        return np.divide(mean, var, out=mean), z_next
     np.sqrt(var, out=var, where=ok)
     y = np.zeros_like(x)
-    np.subtract(xs, mean, out=mean)
     np.divide(mean, var, out=y, where=ok)
     return y, z_next
 
