@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import typing
+import warnings
 from typing import Any
 
 import ezmsg.core as ez
@@ -136,30 +137,36 @@ class EWMFilterSettings(ez.Settings):
                              f"got {self.history_dur!r}")
 
 
-class EWMFilter(ez.Collection):
-    """``Window`` (one window of ``history_dur`` per message) into ``EWM``'s buffer input, the
-    input into its signal input. Deprecated in the peer: prefer
-    ``scaler.AdaptiveStandardScaler``."""
+# The peer's boundary streams (InputStream/OutputStream, which its API and graphs name);
+# ezmsg 3.10 warns at class creation that Topics are the newer spelling. The streams behave
+# as before, so the warning (the same the peer's import raises) is not passed on to users.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
 
-    SETTINGS = EWMFilterSettings
+    class EWMFilter(ez.Collection):
+        """``Window`` (one window of ``history_dur`` per message) into ``EWM``'s buffer input, the
+        input into its signal input. Deprecated in the peer: prefer
+        ``scaler.AdaptiveStandardScaler``."""
 
-    INPUT_SIGNAL = ez.InputStream(AxisArray)
-    OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
+        SETTINGS = EWMFilterSettings
 
-    WINDOW = Window()
-    EWM = EWM()
+        INPUT_SIGNAL = ez.InputStream(AxisArray)
+        OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
 
-    def configure(self) -> None:
-        self.EWM.apply_settings(EWMSettings(axis=self.SETTINGS.axis,
-                                            zero_offset=self.SETTINGS.zero_offset))
-        self.WINDOW.apply_settings(WindowSettings(axis=self.SETTINGS.axis,
-                                                  window_dur=self.SETTINGS.history_dur,
-                                                  window_shift=None))
+        WINDOW = Window()
+        EWM = EWM()
 
-    def network(self) -> ez.NetworkDefinition:
-        return (
-            (self.INPUT_SIGNAL, self.WINDOW.INPUT_SIGNAL),
-            (self.WINDOW.OUTPUT_SIGNAL, self.EWM.INPUT_BUFFER),
-            (self.INPUT_SIGNAL, self.EWM.INPUT_SIGNAL),
-            (self.EWM.OUTPUT_SIGNAL, self.OUTPUT_SIGNAL),
-        )
+        def configure(self) -> None:
+            self.EWM.apply_settings(EWMSettings(axis=self.SETTINGS.axis,
+                                                zero_offset=self.SETTINGS.zero_offset))
+            self.WINDOW.apply_settings(WindowSettings(axis=self.SETTINGS.axis,
+                                                      window_dur=self.SETTINGS.history_dur,
+                                                      window_shift=None))
+
+        def network(self) -> ez.NetworkDefinition:
+            return (
+                (self.INPUT_SIGNAL, self.WINDOW.INPUT_SIGNAL),
+                (self.WINDOW.OUTPUT_SIGNAL, self.EWM.INPUT_BUFFER),
+                (self.INPUT_SIGNAL, self.EWM.INPUT_SIGNAL),
+                (self.EWM.OUTPUT_SIGNAL, self.OUTPUT_SIGNAL),
+            )
