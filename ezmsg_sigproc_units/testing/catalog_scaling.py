@@ -3,7 +3,7 @@ ewma, ewmfilter, scaler, rollingscaler, detrend, activation."""
 
 from __future__ import annotations
 
-from .catalog import Config, _p
+from .catalog_base import Config, _p
 
 
 def configs() -> list[Config]:
