@@ -3,8 +3,10 @@ processor (``StreamAxisMixin``) and the reused empty output of windowed chains."
 
 from __future__ import annotations
 
+import functools
 import typing
 
+import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseTransformer, MessageInType, MessageOutType, SettingsType
 from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
@@ -64,7 +66,17 @@ class StreamAxisMixin:
       data's namespace, device and dtype.
     * ``_reset_extra(message)``: a tuple of anything else this processor's state depends on
       (default none); it is folded into the same hash, never a second rule.
+
+    A reset caused by a change of the stream's layout (the dims, or the length of a dim other
+    than the stream axis: a channel-count change) is logged at INFO, naming the processor,
+    the dim and both lengths. Each subclass's ``_reset_state`` is wrapped for this.
     """
+
+    def __init_subclass__(cls, **kwargs: typing.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        reset = cls.__dict__.get("_reset_state")
+        if reset is not None and not getattr(reset, "_logs_layout", False):
+            cls._reset_state = _logging_layout_changes(reset)  # type: ignore[method-assign]
 
     def _axis(self, message: typing.Any) -> str:
         return stream_axis(self, message, getattr(self.settings, "axis", None))  # type: ignore[attr-defined]
@@ -83,6 +95,37 @@ class StreamAxisMixin:
         return self._message_hash(  # type: ignore[attr-defined]
             message, exclude_dims=(axis,),
             extra=(axis, t, dev, x.dtype, *self._reset_extra(message)))
+
+
+def _logging_layout_changes(reset: typing.Callable) -> typing.Callable:
+    """``reset`` (a ``_reset_state``) preceded by a log line when the message's layout
+    differs from the one of the previous reset (none before the first)."""
+
+    @functools.wraps(reset)
+    def _reset_state(self: typing.Any, message: typing.Any, *args: typing.Any,
+                     **kwargs: typing.Any) -> typing.Any:
+        dims, shape = getattr(message, "dims", None), getattr(message.data, "shape", None)
+        if dims is not None and shape is not None:
+            axis = self._axis(message) if dims else None
+            now = {d: n for d, n in zip(dims, shape, strict=False) if d != axis}
+            before = self.__dict__.get("_layout_seen")
+            self._layout_seen = now
+            if before is not None and before != now:
+                _log_layout_change(type(self).__name__, before, now)
+        return reset(self, message, *args, **kwargs)
+
+    _reset_state._logs_layout = True  # type: ignore[attr-defined]
+    return _reset_state
+
+
+def _log_layout_change(name: str, before: dict, now: dict) -> None:
+    if before.keys() != now.keys():
+        ez.logger.info(f"{name}: dims changed from {tuple(before)} to {tuple(now)}; state reset")
+        return
+    for dim, n in now.items():
+        if before[dim] != n:
+            ez.logger.info(f"{name}: channel count on {dim!r} changed from {before[dim]} to {n}; "
+                           f"state reset")
 
 
 class IdleOutput:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc.util.streamdim import resolve_feature_dim
 from ezmsg.util.messages.axisarray import AxisArray
@@ -24,10 +23,8 @@ def check_axis(axis: Any) -> None:
 class ChannelDimMixin(StreamAxisMixin):
     """``StreamAxisMixin`` for a processor whose ``settings.axis`` is the channel dim (None:
     the last dim that is not the stream dim): state is carried along the stream dim, and the
-    channel count is hashed even when the two coincide. ``_begin_reset`` logs a change of the
-    channel count (``_NAME`` says who)."""
-
-    _NAME = ""
+    channel count is hashed even when the two coincide (a change of it is logged by the
+    shared rule)."""
 
     def _axis(self, message: AxisArray) -> str:
         return stream_axis(self, message, None)  # settings.axis is the channel dim
@@ -45,17 +42,13 @@ class ChannelDimMixin(StreamAxisMixin):
             axis = resolve_feature_dim(message)
         return (message.data.shape[dims.index(axis)] if axis in dims else -1,)
 
-    def _begin_reset(self, message: AxisArray, old_n: int) -> tuple:
+    def _begin_reset(self, message: AxisArray) -> tuple:
         """``(axis, ix, n, xp, dev, dtype)``: the channel dim, its index and length, the
-        data's namespace and device and its compute float dtype. Logs a change of the channel
-        count from ``old_n`` (0: first reset)."""
+        data's namespace and device and its compute float dtype."""
         axis = self._channel_axis(message)
         ix = axis_index(message, axis)
         x = message.data
         n = x.shape[ix]
-        if old_n and old_n != n:
-            ez.logger.info(f"{self._NAME}: channel count on {axis!r} changed from {old_n} to "
-                           f"{n}; state rebuilt")
         xp, dev = namespace_and_device(x)
         return axis, ix, n, xp, dev, float_dtype_for(xp, x.dtype, dev)
 

@@ -118,7 +118,6 @@ class AffineTransformTransformer(
     changes (logged). ``ValueError`` when the weights' rows match neither the channel count
     nor the channel count plus one."""
 
-    _NAME = "AffineTransform"
     _fixed: tuple[Any, np.ndarray | None] | None = None
 
     def __call__(self, message: AxisArray) -> AxisArray:
@@ -133,7 +132,7 @@ class AffineTransformTransformer(
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
-        axis, ix, n_in, xp, dev, dtype = self._begin_reset(message, st.n_in)
+        axis, ix, n_in, xp, dev, dtype = self._begin_reset(message)
         groups = None
         if aw.is_built(s.weights, _KINDS):
             groups = resolve_channel_groups(message, axis, s.channel_groups)
@@ -289,11 +288,10 @@ class CommonRereferenceTransformer(
     State resets by the shared rule (``StreamAxisMixin``) and when the channel count
     changes (logged)."""
 
-    _NAME = "CommonRereference"
 
     def _reset_state(self, message: AxisArray) -> None:
         s, st = self.settings, self._state
-        axis, ix, n, xp, dev, dtype = self._begin_reset(message, st.n_ch)
+        axis, ix, n, xp, dev, dtype = self._begin_reset(message)
         st.ix, st.n_ch, st.to_float = ix, n, dtype != message.data.dtype
         plan = sc.reference_plan(resolve_channel_groups(message, axis, s.channel_groups), n,
                                  s.include_current, s.mode)

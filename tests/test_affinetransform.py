@@ -153,7 +153,7 @@ def test_channel_count_change_resets_and_logs(backend, caplog):
     car(_msg(backend, _host(ch=8)))
     with caplog.at_level(logging.INFO, logger="ezmsg"):
         car(_msg(backend, host))
-    assert "CommonRereference: channel count on 'ch' changed from 8 to 6" in caplog.text
+    assert "CommonRereferenceTransformer: channel count on 'ch' changed from 8 to 6" in caplog.text
 
 
 def test_output_labels_for_selection_expansion_and_mixing():

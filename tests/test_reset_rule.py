@@ -10,6 +10,7 @@ rejects the message, the running one must reject it the same way.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -123,13 +124,20 @@ def test_catalog_has_stateful_processors():
 
 @pytest.mark.parametrize("switch", SWITCHES, ids=[s[0] for s in SWITCHES])
 @pytest.mark.parametrize("cfg", STATEFUL, ids=IDS)
-def test_switch_mid_stream_resets_cleanly(cfg: Config, switch: tuple) -> None:
+def test_switch_mid_stream_resets_cleanly(cfg: Config, switch: tuple, caplog) -> None:
     _, before, after, dtype, n_ch = switch
     for b in (before, after):
         reason = b.unavailable_reason()
         if reason is not None:
             pytest.skip(f"{b.value}: {reason}")
-    check_clean_reset(cfg, before, after, dtype, n_ch)
+    with caplog.at_level(logging.INFO, logger="ezmsg"):
+        check_clean_reset(cfg, before, after, dtype, n_ch)
+    first = cfg.inputs(before)[0]
+    own_axis = getattr(cfg.make(), "_axis", lambda m: None)(first)
+    if n_ch is not None and own_axis != first.dims[1]:
+        # a channel-count change is logged (the shared rule), unless that dim is the one the
+        # processor works along (its length may change every message)
+        assert f"changed from 8 to {n_ch}; state reset" in caplog.text, caplog.text
 
 
 class _NeverResets(DiffTransformer):
