@@ -62,7 +62,8 @@ def standard_scores(lfilter: Any, b: np.ndarray, a: np.ndarray, x: np.ndarray,
     np.reciprocal(w, out=w)
     mean = s[:, :C] * w
     var = s[:, C:] * w
-    var -= mean * mean
+    np.multiply(mean, mean, out=w)  # w is spent: no temporary
+    var -= w
     np.subtract(xs, mean, out=mean)
     ok = var > 0.0
     if ok.all():  # the usual case: no masked passes
