@@ -35,7 +35,8 @@ from .timing import per_call_us, table
 SHAPES = [(200, 8), (30, 256)]
 FS = 1000.0
 N_MSGS = 64
-FAMILIES = ("cases_scaling", "cases_spatial", "cases_channels", "cases_notch")
+FAMILIES = ("cases_scaling", "cases_spatial", "cases_channels", "cases_notch", "cases_buffers",
+            "cases_events", "cases_routing", "cases_wavelets")
 
 
 def cases() -> list[tuple[str, Callable, Callable | None, Callable | None]]:

@@ -117,9 +117,19 @@ def configs() -> list[Config]:
         c.append(Config("asarray", f"to {target}",
                         _p("asarray", "AsArrayTransformer", "AsArraySettings", backend=target),
                         target=target))
-    from . import catalog_channels, catalog_notch, catalog_scaling, catalog_spatial
+    from . import (
+        catalog_buffers,
+        catalog_channels,
+        catalog_events,
+        catalog_notch,
+        catalog_routing,
+        catalog_scaling,
+        catalog_spatial,
+        catalog_wavelets,
+    )
 
-    for family in (catalog_scaling, catalog_spatial, catalog_channels, catalog_notch):
+    for family in (catalog_scaling, catalog_spatial, catalog_channels, catalog_notch,
+                   catalog_buffers, catalog_events, catalog_routing, catalog_wavelets):
         c += family.configs()
     return c
 
