@@ -1,0 +1,325 @@
+"""Concatenate two streams along an existing or a new axis, message pair by message pair.
+
+``ConcatProcessor`` pairs the n-th message of input A with the n-th of input B (arrival order,
+no time alignment: ``merge.Merge`` aligns first) and joins their data along ``axis``:
+
+* an axis both inputs have (e.g. ``"ch"``): A's elements then B's. Coordinate labels are
+  suffixed with ``label_a``/``label_b`` (``relabel_axis``); record coordinates keep every field
+  (the union of both sides'), and only their ``label`` field is suffixed;
+* an axis neither has (e.g. ``"feature"``): appended as the last dim, of length 2, with the
+  coordinates ``[label_a, label_b]``.
+
+Attrs equal on both sides stay in the output's attrs; the others become per-element fields of
+the concat axis (a side that lacks a key gets ``""``, NaN, 0 or False). The output carries
+A's key (or ``new_key``) and A's other axes. The merged metadata is rebuilt only when either
+input's layout, coordinates, attrs or rates change.
+
+Bad input raises ``ValueError``: inputs sampled at different rates along the stream dim (both
+rates named), other dims of different lengths, the axis on one side only, or data on different
+devices. Data of different array libraries raises ``TypeError`` unless
+``auto_coerce_backend``. Output: A's namespace and device, the two inputs' promoted dtype.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import pickle
+import typing
+
+import ezmsg.core as ez
+import numpy as np
+from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
+
+from ._backend import array_namespace, asarray, device_of, is_numpy_namespace, materialize
+from ._concat_axes import (
+    check_rates,
+    check_shared_axes,
+    merge_labels,
+    owned_axes,
+    promote_attrs,
+    split_attrs,
+)
+from ._messages import replace_fields
+from .util.channels import AxisFingerprintMemo
+from .util.message import with_fingerprint
+
+
+def _check_name(field: str, value: typing.Any, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or (not value and not field.startswith("label")):
+        raise ValueError(f"{field}: must be a {'non-empty ' if 'label' not in field else ''}"
+                         f"string{' or None' if optional else ''}, got {value!r}")
+
+
+class ConcatSettings(ez.Settings):
+    axis: str = "ch"
+    """Dim to concatenate along: one both inputs have, or a new one (appended last).
+    Default ``"ch"``."""
+
+    align_axis: str | None = None
+    """The dim the inputs are aligned along (e.g. ``"time"``): its axis is read live from A
+    and left out of the shared-axes check. None (default): A's ``stream_dim``."""
+
+    relabel_axis: bool = True
+    """Suffix the coordinate labels of the concat axis with ``label_a``/``label_b`` so they
+    stay unique. Default True."""
+
+    label_a: str = "_a"
+    """Input A's suffix (existing axis, ``relabel_axis``) or coordinate (new axis).
+    Default ``"_a"``."""
+
+    label_b: str = "_b"
+    """Input B's suffix or coordinate, as ``label_a``. Default ``"_b"``."""
+
+    assert_identical_shared_axes: bool = False
+    """Raise ``ValueError`` when an axis both inputs have (other than the concat and align
+    axes) differs in coordinates, gain or offset. Default False (A's axis is used)."""
+
+    new_key: str | None = None
+    """The output's key. None (default): A's key."""
+
+    auto_coerce_backend: bool = False
+    """Move B's data to A's array library and device when they differ, instead of raising.
+    Default False (a mismatch is usually an upstream mistake, and a copy)."""
+
+    def __post_init__(self) -> None:
+        _check_name("axis", self.axis)
+        _check_name("align_axis", self.align_axis, optional=True)
+        _check_name("label_a", self.label_a)
+        _check_name("label_b", self.label_b)
+        _check_name("new_key", self.new_key, optional=True)
+
+
+@dataclasses.dataclass
+class ConcatState:
+    """Messages waiting for a partner, and the output metadata of the current layout."""
+
+    queue_a: collections.deque = dataclasses.field(default_factory=collections.deque)
+    queue_b: collections.deque = dataclasses.field(default_factory=collections.deque)
+    merged_concat_axis: CoordinateAxis | None = None
+    cached_axes: dict | None = None
+    merged_attrs: dict | None = None
+    a_fingerprint: tuple | None = None
+    b_fingerprint: tuple | None = None
+
+
+class _Memo:
+    """Per input: the last axes/attrs objects seen and their digests (identity shortcut)."""
+
+    __slots__ = ("axes", "attrs", "attrs_fp")
+
+    def __init__(self) -> None:
+        self.axes = AxisFingerprintMemo(label="ConcatProcessor")
+        self.attrs: typing.Any = None
+        self.attrs_fp: typing.Any = None
+
+
+def _attrs_digest(attrs: dict | None) -> frozenset:
+    items = (attrs or {}).items()
+    try:
+        return frozenset((k, type(v).__name__, v) for k, v in items)
+    except TypeError:  # unhashable values: split_attrs refuses them with a clear message
+        return frozenset((k, type(v).__name__, repr(v)) for k, v in items)
+
+
+class ConcatProcessor:
+    """Join the oldest message of A with the oldest of B along ``settings.axis``.
+
+    ``push_a``/``push_b`` queue a message; ``__call__()`` returns the next joined message or
+    None (never blocks); ``await __acall__()`` waits for a pair. ``_concat(a, b)`` joins one
+    pair directly (``merge`` and ``resampleconcat`` use it).
+    """
+
+    def __init__(self, settings: ConcatSettings | None = None, **kwargs: typing.Any) -> None:
+        self.settings = settings if settings is not None else ConcatSettings(**kwargs)
+        self._state = ConcatState()
+        self._memos = (_Memo(), _Memo())
+        self._event: asyncio.Event | None = None
+
+    @property
+    def state(self) -> ConcatState:
+        return self._state
+
+    @state.setter
+    def state(self, state: ConcatState | bytes | None) -> None:
+        if state is not None:
+            self._state = pickle.loads(state) if isinstance(state, bytes) else state
+            self._notify()
+
+    def push_a(self, msg: AxisArray) -> None:
+        self._state.queue_a.append(msg)
+        self._notify()
+
+    def push_b(self, msg: AxisArray) -> None:
+        self._state.queue_b.append(msg)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    def __call__(self) -> AxisArray | None:
+        st = self._state
+        if not st.queue_a or not st.queue_b:
+            return None
+        return self._concat(st.queue_a.popleft(), st.queue_b.popleft())
+
+    async def __acall__(self) -> AxisArray:
+        if self._event is None:
+            self._event = asyncio.Event()
+        while True:
+            out = self()
+            if out is not None:
+                return out
+            self._event.clear()
+            await self._event.wait()
+
+    # ------------------------------------------------------------------ one pair
+    def _concat(self, a: AxisArray, b: AxisArray) -> AxisArray:
+        """A and B joined along ``settings.axis`` (the metadata rebuilt when it changed)."""
+        st, dim = self._state, self.settings.axis
+        fp_a = self._fingerprint(a, self._memos[0])
+        fp_b = self._fingerprint(b, self._memos[1])
+        if fp_a != st.a_fingerprint or fp_b != st.b_fingerprint:
+            self._rebuild(a, b)
+            st.a_fingerprint, st.b_fingerprint = fp_a, fp_b
+        xa, xb = self._same_backend(a.data, b.data)
+        xp = array_namespace(xa)
+        dims = a.dims
+        if dim in dims:
+            ix = dims.index(dim)
+            sa, sb = xa.shape, xb.shape
+            if sa[:ix] != sb[:ix] or sa[ix + 1:] != sb[ix + 1:]:
+                raise ValueError(f"axis: cannot join along {dim!r}: A has shape {tuple(sa)} and "
+                                 f"B {tuple(sb)} over dims {list(dims)}")
+        else:
+            if tuple(xa.shape) != tuple(xb.shape):
+                raise ValueError(f"axis: cannot stack along new dim {dim!r}: A has shape "
+                                 f"{tuple(xa.shape)} and B {tuple(xb.shape)} over dims "
+                                 f"{list(dims)}")
+            ix = len(dims)
+            dims = [*dims, dim]
+            xa, xb = xp.expand_dims(xa, axis=ix), xp.expand_dims(xb, axis=ix)
+        if xa.dtype != xb.dtype:
+            dt = xp.result_type(xa.dtype, xb.dtype)
+            xa, xb = xp.astype(xa, dt), xp.astype(xb, dt)
+        data = xp.concat([xa, xb], axis=ix)
+        cached = st.cached_axes or {}
+        axes = {name: cached.get(name, ax) for name, ax in a.axes.items()}
+        for name, ax in cached.items():
+            axes.setdefault(name, ax)
+        key = self.settings.new_key if self.settings.new_key is not None else a.key
+        return replace_fields(a, data, dims=dims, axes=axes, key=key,
+                              attrs=dict(st.merged_attrs or {}))
+
+    def _same_backend(self, xa: typing.Any, xb: typing.Any) -> tuple:
+        if type(xa) is type(xb):
+            if type(xa) is np.ndarray or str(device_of(xa)) == str(device_of(xb)):
+                return xa, xb
+            if not self.settings.auto_coerce_backend:
+                raise ValueError(f"inputs on different devices: A on {device_of(xa)}, B on "
+                                 f"{device_of(xb)}; move one upstream or set "
+                                 f"auto_coerce_backend=True")
+        elif array_namespace(xa) is not array_namespace(xb):
+            if not self.settings.auto_coerce_backend:
+                raise TypeError(f"inputs of different array libraries: A is "
+                                f"{type(xa).__module__}.{type(xa).__name__}, B is "
+                                f"{type(xb).__module__}.{type(xb).__name__}; convert one "
+                                f"upstream (asarray.AsArray) or set auto_coerce_backend=True")
+        xp = array_namespace(xa)
+        if is_numpy_namespace(xp):
+            return xa, np.asarray(xb)
+        return xa, asarray(xp, xb, device=device_of(xa))
+
+    def _stream_dim(self, msg: AxisArray) -> str | None:
+        if self.settings.align_axis is not None:
+            return self.settings.align_axis
+        sd = msg.stream_dim
+        if sd is None and "time" in msg.dims and self.settings.axis != "time":
+            return "time"
+        return sd
+
+    def _fingerprint(self, msg: AxisArray, memo: _Memo) -> tuple:
+        """What the merged metadata depends on: dims, the lengths of the non-stream dims,
+        coordinate values, the gains/offsets of linear axes (the stream dim's gain only) and
+        the attrs. The stream dim's length and offset change every message and are left out."""
+        sd = self._stream_dim(msg)
+        skip = (self.settings.align_axis,) if self.settings.align_axis is not None else ()
+        axes_fp = memo.axes.fingerprint(msg, exclude=skip)
+        attrs = msg.attrs
+        if attrs is not memo.attrs or memo.attrs_fp is None:
+            memo.attrs, memo.attrs_fp = attrs, _attrs_digest(attrs)
+        linear = []
+        for name, ax in msg.axes.items():
+            gain = getattr(ax, "gain", None)
+            if gain is not None and getattr(ax, "data", None) is None:
+                linear.append((name, gain) if name in (sd, *skip) else (name, gain, ax.offset))
+        shape = tuple(msg.data.shape)
+        if sd in msg.dims:
+            i = msg.dims.index(sd)
+            shape = shape[:i] + shape[i + 1:]
+        return (tuple(msg.dims), shape, axes_fp, tuple(linear), memo.attrs_fp)
+
+    def _rebuild(self, a: AxisArray, b: AxisArray) -> None:
+        s, st, dim = self.settings, self._state, self.settings.axis
+        sd = self._stream_dim(a)
+        if (dim in a.dims) != (dim in b.dims):
+            raise ValueError(f"axis: {dim!r} is a dim of input {'A' if dim in a.dims else 'B'} "
+                             f"only (A dims {list(a.dims)}, B dims {list(b.dims)})")
+        if sd != dim:
+            check_rates(a, b, sd)
+        if s.assert_identical_shared_axes:
+            check_shared_axes(a, b, {dim, s.align_axis}, sd)
+        ax_a, ax_b = a.axes.get(dim), b.axes.get(dim)
+        merged = None
+        if getattr(ax_a, "data", None) is not None and getattr(ax_b, "data", None) is not None:
+            merged = merge_labels(ax_a, ax_b, s.relabel_axis, s.label_a, s.label_b)
+        elif dim not in a.dims:
+            merged = CoordinateAxis(data=np.asarray([s.label_a, s.label_b]), dims=[dim])
+        kept, side_a, side_b = split_attrs(a.attrs, b.attrs)
+        if side_a:
+            n_a = a.data.shape[a.dims.index(dim)] if dim in a.dims else 1
+            n_b = b.data.shape[b.dims.index(dim)] if dim in b.dims else 1
+            merged = promote_attrs(merged, n_a, n_b, side_a, side_b, dim,
+                                   ax_a if ax_a is not None else ax_b)
+        if merged is not None:
+            with_fingerprint(merged)
+        st.merged_concat_axis, st.merged_attrs = merged, kept
+        st.cached_axes = owned_axes(a, {s.align_axis, sd}, merged, dim)
+
+
+class Concat(ez.Unit):
+    """``OUTPUT_SIGNAL``: ``INPUT_SIGNAL_A`` and ``INPUT_SIGNAL_B`` joined along the axis,
+    paired by arrival order (no time alignment). A pair that cannot be joined is logged and
+    dropped; the stream goes on."""
+
+    SETTINGS = ConcatSettings
+
+    INPUT_SIGNAL_A = ez.InputStream(AxisArray)
+    INPUT_SIGNAL_B = ez.InputStream(AxisArray)
+    OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
+
+    async def initialize(self) -> None:
+        self.processor = ConcatProcessor(self.SETTINGS)
+
+    @ez.subscriber(INPUT_SIGNAL_A)
+    async def on_a(self, msg: AxisArray) -> None:
+        self.processor.push_a(msg)
+
+    @ez.subscriber(INPUT_SIGNAL_B)
+    async def on_b(self, msg: AxisArray) -> None:
+        self.processor.push_b(msg)
+
+    @ez.publisher(OUTPUT_SIGNAL)
+    async def output(self) -> typing.AsyncGenerator:
+        while True:
+            try:
+                out = await self.processor.__acall__()
+            except (ValueError, TypeError) as exc:
+                ez.logger.error(f"Concat: pair dropped: {exc}")
+                continue
+            materialize(out.data)
+            yield self.OUTPUT_SIGNAL, out
