@@ -1,0 +1,117 @@
+"""Sample storage of :class:`~ezmsg_sigproc_units.util.buffer.HybridBuffer`: a list of
+chunks addressed by absolute sample index, consolidated lazily.
+
+Nothing is written in place, so the same code runs on mutable backends (NumPy, torch,
+array-api-strict) and immutable ones (JAX, MLX's value semantics): a write stores the block
+(a copy where the caller could mutate it later), a read slices one chunk (a view, or the chunk
+itself) or concatenates the chunks it spans and keeps the result in their place, so a stream
+of small writes costs one concatenation per read, not one per later read.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from ._backend import array_namespace, backend_name, is_numpy_namespace
+
+__all__ = ["Chunks", "itemsize", "owned_copy"]
+
+MAX_CHUNKS = 64  # more than this many stored blocks are merged into one on the next write
+
+
+def itemsize(xp: Any, dtype: Any) -> int:
+    """Bytes per element of ``dtype`` without NumPy (works for every backend's dtypes)."""
+    try:
+        return xp.finfo(dtype).bits // 8 * (2 if "complex" in str(dtype) else 1)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return xp.iinfo(dtype).bits // 8
+    except (TypeError, ValueError):
+        return 1  # bool
+
+
+def owned_copy(xp: Any, x: Any) -> Any:
+    """``x`` as an array nobody else can change: JAX arrays are immutable; an MLX slice is a
+    new value; the others are copied."""
+    if is_numpy_namespace(xp):
+        return x.copy()
+    name = backend_name(xp)
+    if name == "jax":
+        return x
+    if name == "mlx":
+        return x[...]
+    return xp.asarray(x, copy=True)
+
+
+class Chunks:
+    """Samples ``[start, end)`` of a stream along ``axis``, in stored blocks."""
+
+    __slots__ = ("axis", "ndim", "chunks", "starts", "end", "xp")
+
+    def __init__(self, axis: int, ndim: int) -> None:
+        self.axis = axis
+        self.ndim = ndim
+        self.chunks: list[Any] = []
+        self.starts: list[int] = []
+        self.end = 0
+        self.xp: Any = None
+
+    def index(self, a: int, b: int) -> tuple:
+        return (slice(None),) * self.axis + (slice(a, b),) + (slice(None),) * (
+            self.ndim - 1 - self.axis)
+
+    def append(self, block: Any, n: int) -> None:
+        if not n:
+            return
+        if self.xp is None:
+            self.xp = array_namespace(block)
+        self.chunks.append(block)
+        self.starts.append(self.end)
+        self.end += n
+        if len(self.chunks) > MAX_CHUNKS:
+            self._merge(0, len(self.chunks))
+
+    def _merge(self, i: int, j: int) -> None:
+        """Replace chunks ``i..j-1`` by their concatenation."""
+        merged = self.xp.concat(self.chunks[i:j], axis=self.axis)
+        self.chunks[i:j] = [merged]
+        del self.starts[i + 1:j]
+
+    def get(self, a: int, b: int) -> Any:
+        """Samples ``[a, b)`` (``start <= a < b <= end``): the chunk itself, a slice of it,
+        or (spanning several) a slice of their merge."""
+        starts = self.starts
+        i = bisect.bisect_right(starts, a) - 1
+        s = starts[i]
+        e = starts[i + 1] if i + 1 < len(starts) else self.end
+        if b > e:
+            j = bisect.bisect_left(starts, b, lo=i)
+            self._merge(i, j)
+            e = starts[i + 1] if i + 1 < len(starts) else self.end
+        c = self.chunks[i]
+        if a == s and b == e:
+            return c
+        return c[self.index(a - s, b - s)]
+
+    def drop_before(self, a: int) -> None:
+        """Forget whole chunks that end at or before sample ``a``."""
+        starts = self.starts
+        k = bisect.bisect_right(starts, a) - 1
+        if k > 0:
+            del self.chunks[:k]
+            del starts[:k]
+        if self.chunks and self.end <= a:
+            self.chunks.clear()
+            starts.clear()
+
+    def drop_after(self, b: int) -> None:
+        """Forget samples at or after ``b`` (the newest)."""
+        starts = self.starts
+        while starts and starts[-1] >= b:
+            starts.pop()
+            self.chunks.pop()
+        if starts and self.end > b:
+            self.chunks[-1] = self.chunks[-1][self.index(0, b - starts[-1])]
+        self.end = b

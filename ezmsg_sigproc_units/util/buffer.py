@@ -1,0 +1,314 @@
+"""``HybridBuffer``: a FIFO of samples with a bounded history, on any Array API backend.
+
+Writes queue blocks; a flush (when the update strategy says so) moves the queued samples into
+the "ring" of ``capacity`` samples, applying the overflow strategy; reads return the oldest
+unread samples and advance the read head; samples already read stay readable by seeking
+backwards until newer ones push them out of the ring. The ring is virtual: samples live in the
+blocks they were written in (see ``_buffer_chunks``), so a flush copies nothing and the same
+code runs on JAX, whose arrays cannot be written in place. See docs/buffers.md.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+import warnings
+
+from .._backend import array_namespace, zeros
+from .._buffer_chunks import Chunks, itemsize, owned_copy
+
+__all__ = ["HybridBuffer", "OverflowStrategy", "UpdateStrategy"]
+
+Array = typing.TypeVar("Array")
+UpdateStrategy = typing.Literal["immediate", "threshold", "on_demand"]
+OverflowStrategy = typing.Literal["grow", "raise", "drop", "warn-overwrite"]
+_UPDATE = typing.get_args(UpdateStrategy)
+_OVERFLOW = typing.get_args(OverflowStrategy)
+
+
+class HybridBuffer:
+    """FIFO sample buffer (the peer's ``HybridBuffer`` API).
+
+    Args:
+        array_namespace: The array library of the samples (used only to make an empty result
+            before anything was written; data keep the namespace and device they arrive in).
+        capacity: Samples the ring holds (unread plus already-read history).
+        other_shape: The shape of one sample, without the sample axis.
+        dtype: The stored dtype; blocks of another dtype are cast on write.
+        sample_axis: Where the sample axis sits in stored and returned arrays.
+        update_strategy: When queued blocks enter the ring: ``"immediate"`` (every write),
+            ``"threshold"`` (once ``threshold`` samples are queued) or ``"on_demand"`` (when a
+            read, peek or seek needs them).
+        threshold: See ``update_strategy``.
+        overflow_strategy: When the ring cannot take the queued samples: ``"grow"`` the
+            capacity (up to ``max_size`` bytes), ``"raise"`` OverflowError, ``"drop"`` the
+            newest samples, or ``"warn-overwrite"`` (warn, drop the oldest unread samples).
+        max_size: Upper bound in bytes of the ring (and of the queue).
+        warn_once: Warn only on the first overwrite.
+        device: (keyword only, ours) Where an empty result is made before the first write
+            (default: the namespace's default device). Written data stay where they are.
+    """
+
+    def __init__(
+        self,
+        array_namespace: typing.Any,
+        capacity: int,
+        other_shape: tuple[int, ...],
+        dtype: typing.Any,
+        sample_axis: int = 0,
+        update_strategy: UpdateStrategy = "on_demand",
+        threshold: int = 0,
+        overflow_strategy: OverflowStrategy = "grow",
+        max_size: int = 1024**3,
+        warn_once: bool = True,
+        *,
+        device: typing.Any = None,
+    ):
+        if update_strategy not in _UPDATE:
+            raise ValueError(f"update_strategy must be one of {_UPDATE}, got {update_strategy!r}")
+        if overflow_strategy not in _OVERFLOW:
+            raise ValueError(
+                f"overflow_strategy must be one of {_OVERFLOW}, got {overflow_strategy!r}")
+        if int(capacity) != capacity or capacity < 0:
+            raise ValueError(f"capacity must be a non-negative integer, got {capacity!r}")
+        self.xp = array_namespace
+        self._capacity = int(capacity)
+        self._other_shape = tuple(int(d) for d in other_shape)
+        self._sample_axis = sample_axis % (len(self._other_shape) + 1)
+        self._dtype = dtype
+        self._device = device
+        self._update_strategy = update_strategy
+        self._threshold = threshold
+        self._overflow_strategy = overflow_strategy
+        self._max_size = max_size
+        self._warn_once = warn_once
+        self._warned = False
+        self._last_overflow = 0
+        self._bps = itemsize(array_namespace, dtype) * math.prod(self._other_shape)
+        self._store = Chunks(self._sample_axis, len(self._other_shape) + 1)
+        self._pos = 0  # absolute index of the read head
+        self._unread = 0  # unread samples in the ring
+        self._valid = 0  # samples in the ring (unread + read history), <= capacity
+        self._deque_len = 0  # queued samples (after the ring's)
+
+    # -- sizes ----------------------------------------------------------------------------
+    @property
+    def sample_axis(self) -> int:
+        """Position of the sample axis in stored and returned arrays."""
+        return self._sample_axis
+
+    @property
+    def capacity(self) -> int:
+        """Samples the ring holds."""
+        return self._capacity
+
+    def available(self) -> int:
+        """Unread samples, in the ring and queued."""
+        return self._unread + self._deque_len
+
+    def is_empty(self) -> bool:
+        return self._unread + self._deque_len == 0
+
+    def is_full(self) -> bool:
+        """Whether the ring holds ``capacity`` unread samples."""
+        return self._unread == self._capacity
+
+    def tell(self) -> int:
+        """Samples already read that are still in the ring (how far ``seek`` can go back)."""
+        return self._valid - self._unread
+
+    # -- writing --------------------------------------------------------------------------
+    def write(self, block: Array) -> None:
+        """Queue a block of samples (copied: later changes to ``block`` do not reach here)."""
+        ax = self._sample_axis
+        shape = block.shape
+        if len(shape) == 1 and self._other_shape == (1,):
+            block = (self._store.xp or array_namespace(block)).expand_dims(block, axis=1 - ax)
+            shape = block.shape
+        if shape[:ax] + shape[ax + 1:] != self._other_shape:
+            raise ValueError(f"Block shape {shape[:ax] + shape[ax + 1:]} does not match the "
+                             f"buffer's other_shape {self._other_shape}")
+        n = shape[ax]
+        queued = self._deque_len + n
+        if queued > self._capacity and self._overflow_strategy == "raise":
+            raise OverflowError(f"Buffer overflow: {queued} samples queued exceed the capacity "
+                                f"{self._capacity}; read more often or enlarge the buffer.")
+        if queued * self._bps > self._max_size:
+            raise OverflowError(f"Queued samples would exceed max_size ({self._max_size} bytes) "
+                                "on the next flush; are samples read often enough?")
+        if n:
+            store = self._store
+            xp = store.xp or array_namespace(block)
+            block = owned_copy(xp, block) if block.dtype == self._dtype else xp.astype(
+                block, self._dtype)
+            store.append(block, n)
+            self._deque_len = queued
+            self._bound_queue()
+        if self._update_strategy == "immediate" or (
+                self._update_strategy == "threshold" and 0 < self._threshold <= self._deque_len):
+            self.flush()
+
+    def _bound_queue(self) -> None:
+        """The queue never holds more than a flush could keep (``capacity`` samples) under
+        "drop" and "warn-overwrite": the surplus is dropped (or overwritten) now."""
+        if self._deque_len <= self._capacity:
+            return
+        if self._overflow_strategy == "drop":
+            cut = self._deque_len - self._capacity
+            self._store.drop_after(self._store.end - cut)
+            self._deque_len -= cut
+            self._last_overflow = cut
+        elif self._overflow_strategy == "warn-overwrite":
+            self.flush()
+
+    # -- flushing -------------------------------------------------------------------------
+    def _warn(self, n_new: int, n_free: int, n_over: int) -> None:
+        if not self._warn_once or not self._warned:
+            self._warned = True
+            warnings.warn(f"Buffer overflow: {n_new} samples received, but only {n_free} "
+                          f"available. Overwriting {n_over} previous samples.", RuntimeWarning,
+                          stacklevel=3)
+
+    def flush(self) -> None:
+        """Move the queued samples into the ring, applying the overflow strategy."""
+        self._flush()
+        self._trim()
+
+    def _trim(self) -> None:
+        """Forget the samples before the ring's history."""
+        self._store.drop_before(self._pos - self._valid + self._unread)
+
+    def _flush(self) -> None:
+        n_new = self._deque_len
+        if not n_new:
+            return
+        cap = self._capacity
+        n_free = cap - self._unread
+        n_over = n_new - n_free
+        strategy = self._overflow_strategy
+        if n_over > 0:
+            if strategy == "raise":
+                raise OverflowError(f"Buffer overflow: {n_new} samples received, but only "
+                                    f"{n_free} available.")
+            if strategy == "warn-overwrite":
+                self._warn(n_new, n_free, n_over)
+                if n_new >= cap:  # the ring holds only the newest `cap` samples
+                    self._pos = self._store.end - cap
+                    self._unread = cap - n_new
+                else:
+                    self._pos += n_over
+                    self._unread -= n_over
+            elif strategy == "drop":
+                self._store.drop_after(self._store.end - n_over)
+                n_new -= n_over
+            else:
+                self._grow(cap + n_new)
+            self._last_overflow = 0 if strategy == "grow" else n_over
+        self._unread += n_new
+        self._valid = min(self._valid + n_new, self._capacity)
+        self._deque_len = 0
+
+    def _grow(self, min_capacity: int) -> None:
+        if self._bps == 0:
+            self._capacity = max(2 * self._capacity, min_capacity)
+            return
+        max_capacity = self._max_size // self._bps
+        if min_capacity > max_capacity:
+            raise OverflowError(f"Cannot grow buffer to {min_capacity} samples, maximum "
+                                f"capacity is {max_capacity} samples ({self._max_size} bytes).")
+        self._capacity = min(max_capacity, max(2 * self._capacity, min_capacity))
+
+    def _flush_if_needed(self, n_samples: int | None = None) -> None:
+        if self._deque_len and (n_samples is None or n_samples > self._unread):
+            self.flush()
+
+    # -- reading --------------------------------------------------------------------------
+    def _empty(self) -> Array:
+        store = self._store
+        if store.chunks:
+            return store.chunks[-1][store.index(0, 0)]
+        shape = list(self._other_shape)
+        shape.insert(self._sample_axis, 0)
+        return zeros(self.xp, tuple(shape), dtype=self._dtype, device=self._device)
+
+    def peek(self, n_samples: int | None = None, out: Array | None = None) -> Array:
+        """The oldest ``n_samples`` unread samples (all if None), without advancing.
+
+        Queued samples are flushed when the ring alone cannot answer (whatever the update
+        strategy). Under "warn-overwrite" that flush may overwrite unread samples; then fewer
+        samples than asked may remain and fewer are returned. ``out`` (mutable backends):
+        the samples are copied into it and it is returned."""
+        avail = self._unread + self._deque_len
+        if n_samples is None:
+            n_samples = avail
+        elif n_samples > avail:
+            raise ValueError(f"Requested to peek {n_samples} samples, but only {avail} are "
+                             "available.")
+        if out is not None and out.shape[self._sample_axis] < n_samples:
+            raise ValueError(f"Output array shape {out.shape} is smaller than requested "
+                             f"{n_samples} samples.")
+        if n_samples <= 0:
+            return self._empty()
+        if self._deque_len and n_samples > self._unread:
+            self.flush()
+            n_samples = min(n_samples, self._unread)
+        data = self._store.get(self._pos, self._pos + n_samples)
+        if out is None:
+            return data
+        out[self._store.index(0, n_samples)] = data
+        return out
+
+    def read(self, n_samples: int | None = None) -> Array:
+        """The oldest ``n_samples`` unread samples (all if None); advances the read head."""
+        avail = self._unread + self._deque_len
+        if n_samples is None:
+            n_samples = avail
+        elif n_samples > avail:
+            raise ValueError(f"Requested {n_samples} samples, but only {avail} are available.")
+        if self._deque_len and n_samples > self._unread:
+            if self._deque_len + self._unread > self._capacity and self._unread:
+                # read the ring first: the flush then finds room for the queued samples
+                self._pos += self._unread
+                start, first, self._unread = self._pos - self._unread, self._unread, 0
+                self._flush()
+                k = min(n_samples - first, self._unread)
+                self._pos += k
+                self._unread -= k
+                data = self._store.get(start, start + first + k)
+                self._trim()
+                return data
+            self.flush()
+        n = min(n_samples, self._unread)
+        if n <= 0:
+            return self._empty()
+        start = self._pos
+        self._pos += n
+        self._unread -= n
+        return self._store.get(start, start + n)
+
+    def peek_at(self, idx: int, allow_flush: bool = False) -> Array:
+        """The unread sample ``idx`` (0: the oldest) as a length-1 slice, without advancing.
+        With ``allow_flush``, queued samples are flushed first when ``idx`` lies among them."""
+        if idx < 0 or idx >= self.available():
+            raise IndexError(f"Index {idx} out of bounds for unread samples.")
+        if allow_flush:
+            self._flush_if_needed(idx + 1)
+            if idx >= self.available():
+                raise IndexError(f"Index {idx} was overwritten by the flush.")
+        return self._store.get(self._pos + idx, self._pos + idx + 1)
+
+    def peek_last(self) -> Array:
+        """The newest unread sample as a length-1 slice."""
+        if self._unread + self._deque_len == 0:
+            raise IndexError("Cannot peek last from an empty buffer.")
+        end = self._store.end
+        return self._store.get(end - 1, end)
+
+    def seek(self, n_samples: int) -> int:
+        """Advance the read head by ``n_samples`` (back if negative, at most ``tell()``
+        samples); returns the samples actually skipped."""
+        self._flush_if_needed(n_samples)
+        k = max(min(n_samples, self._unread), self._unread - self._valid)
+        self._pos += k
+        self._unread -= k
+        return k
