@@ -102,7 +102,8 @@ def _ops(seed, n_ops, sizes):
             t += n
             yield "write", block
         elif k < 5:
-            arg = None if k < 4 and rng.random() < 0.2 else int(rng.integers(-4 if k == 4 else 0, 9))
+            lo = -4 if k == 4 else 0
+            arg = None if k < 4 and rng.random() < 0.2 else int(rng.integers(lo, 9))
             yield ("read", "peek", "seek")[k - 2], arg
         else:
             yield "flush", None
