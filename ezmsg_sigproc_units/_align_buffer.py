@@ -90,17 +90,20 @@ def write(xp: Any, side: SideBuffer, x: Any, times: Any, offset: float | None, g
     m = x.shape[side.ix]
     if m == 0:
         return False
-    moved = side.gapped and side.n > 0
-    if side.gapped:  # samples went missing after the buffered ones: they start a new run
-        side.data, side.n, side.times, side.gapped = None, 0, None, False
+    moved = False
     if times is None:
         if side.t_next is None or abs(offset - side.t_next) > abs(gain) / 2:
             side.t_next = offset  # a new stream, or a jump: trust the message's clock
             if side.n:
                 side.data, side.n, moved = None, 0, True  # the buffered run ends before the jump
-        if side.n == 0:
-            side.t0 = side.t_next
+        t_first = side.t_next
         side.t_next += m * gain
+    if side.gapped:  # "drop" discarded samples after the buffered run: wait until it is read
+        if side.n:
+            return moved
+        side.gapped, moved = False, True
+    if times is None and side.n == 0:
+        side.t0 = t_first
     per_sample = itemsize * math.prod(x.shape) // m
     total = side.n + m
     if total > capacity:
