@@ -54,6 +54,19 @@ def _check_name(field: str, value: typing.Any, optional: bool = False) -> None:
                          f"string{' or None' if optional else ''}, got {value!r}")
 
 
+def renamed_errors(build: typing.Callable[[], typing.Any], names: dict[str, str]) -> typing.Any:
+    """``build()``, its ``ValueError`` re-raised under the caller's field names (settings that
+    forward their fields to a stage's settings under other names)."""
+    try:
+        return build()
+    except ValueError as exc:
+        msg = str(exc)
+        field = msg.split(":", 1)[0]
+        if field in names:
+            raise ValueError(names[field] + msg[len(field):]) from exc
+        raise
+
+
 class ConcatSettings(ez.Settings):
     axis: str = "ch"
     """Dim to concatenate along: one both inputs have, or a new one (appended last).

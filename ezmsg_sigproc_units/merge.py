@@ -16,7 +16,7 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .align import AlignAlongAxis, AlignAlongAxisProcessor, AlignAlongAxisSettings, OverflowStrategy
-from .concat import Concat, ConcatProcessor, ConcatSettings
+from .concat import Concat, ConcatProcessor, ConcatSettings, renamed_errors
 
 
 class MergeSettings(ez.Settings):
@@ -51,7 +51,7 @@ class MergeSettings(ez.Settings):
     """``"grow"``: most bytes one input's buffer may hold. Default 1 GiB."""
 
     def __post_init__(self) -> None:
-        self.align_settings()
+        renamed_errors(self.align_settings, {"axis": "align_axis"})
         self.concat_settings()
 
     def align_settings(self) -> AlignAlongAxisSettings:

@@ -17,7 +17,7 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
-from .concat import ConcatProcessor, ConcatSettings
+from .concat import ConcatProcessor, ConcatSettings, renamed_errors
 from .resample import ResampleProcessor, ResampleSettings
 from .util.message import has_samples_along
 
@@ -69,7 +69,7 @@ class ResampleConcatSettings(ez.Settings):
 
     def __post_init__(self) -> None:
         self.resample_settings()
-        self.concat_settings()
+        renamed_errors(self.concat_settings, {"axis": "concat_axis", "align_axis": "axis"})
 
     def resample_settings(self) -> ResampleSettings:
         return ResampleSettings(axis=self.axis, resample_rate=None,

@@ -142,7 +142,7 @@ def test_new_axis_merge():
     assert list(out.axes["feature"].data) == ["spk", "sbp"]
 
 
-@pytest.mark.parametrize("field,value", [("buffer_dur", -1.0), ("axis", ""),
+@pytest.mark.parametrize("field,value", [("buffer_dur", -1.0), ("axis", ""), ("align_axis", ""),
                                          ("overflow_strategy", "spill"), ("label_b", 3)])
 def test_bad_settings(field, value):
     with pytest.raises(ValueError, match=f"^{field}"):
