@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog_base import Config
+from .catalog_base import Config, _p
 
 
 def _sampler(**kw: Any):
@@ -29,9 +29,26 @@ def _sampler(**kw: Any):
     return make
 
 
+def _binned(label: str, **kw: Any) -> Config:
+    return Config("binned_aggregate", label, _p("binned_aggregate", "BinnedAggregateTransformer",
+                                                "BinnedAggregateSettings", **kw))
+
+
 def configs() -> list[Config]:
+    from ..aggregate import AggregationFunction as A
+
     return [
         Config("sampler", "estimate_alignment", _sampler(buffer_dur=1.0)),
         Config("sampler", "on_demand", _sampler(buffer_dur=0.5,
                                                 buffer_update_strategy="on_demand")),
+        Config("signalinjector", "f=7 Hz", _p("signalinjector", "SignalInjectorTransformer",
+                                              "SignalInjectorSettings", frequency=7.0,
+                                              amplitude=0.5, mixing_seed=0)),
+        Config("signalinjector", "off", _p("signalinjector", "SignalInjectorTransformer",
+                                           "SignalInjectorSettings")),
+        _binned("mean, equal bins", bin_duration=0.02),
+        _binned("mean, fractional", bin_duration=0.025),
+        _binned("(min, max)", bin_duration=0.03, operation=(A.MIN, A.MAX)),
+        _binned("argmax, fixed", bin_duration=0.025, operation=A.ARGMAX, fractional=False),
+        _binned("trapezoid", bin_duration=0.02, operation=A.TRAPEZOID),
     ]
