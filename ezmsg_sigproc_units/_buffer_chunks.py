@@ -11,11 +11,15 @@ of small writes costs one concatenation per read, not one per later read.
 from __future__ import annotations
 
 import bisect
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from ._backend import array_namespace, backend_name, is_numpy_namespace
+import numpy as np
 
-__all__ = ["Chunks", "itemsize", "owned_copy"]
+from ._backend import backend_name, is_numpy_namespace
+
+__all__ = ["MAX_CHUNKS", "Chunks", "copier", "itemsize"]
 
 MAX_CHUNKS = 64  # more than this many stored blocks are merged into one on the next write
 
@@ -32,17 +36,25 @@ def itemsize(xp: Any, dtype: Any) -> int:
         return 1  # bool
 
 
-def owned_copy(xp: Any, x: Any) -> Any:
-    """``x`` as an array nobody else can change: JAX arrays are immutable; an MLX slice is a
-    new value; the others are copied."""
+def _same(x: Any) -> Any:
+    return x
+
+
+def _mlx_copy(x: Any) -> Any:
+    return x[...]  # a new value: writing into the source later leaves it as it is
+
+
+def copier(xp: Any) -> Callable[[Any], Any]:
+    """A function returning its argument as an array nobody else can change: JAX arrays are
+    immutable; an MLX slice is a new value; the others are copied."""
     if is_numpy_namespace(xp):
-        return x.copy()
+        return np.ndarray.copy
     name = backend_name(xp)
     if name == "jax":
-        return x
+        return _same
     if name == "mlx":
-        return x[...]
-    return xp.asarray(x, copy=True)
+        return _mlx_copy
+    return functools.partial(xp.asarray, copy=True)
 
 
 class Chunks:
@@ -62,16 +74,8 @@ class Chunks:
         return (slice(None),) * self.axis + (slice(a, b),) + (slice(None),) * (
             self.ndim - 1 - self.axis)
 
-    def append(self, block: Any, n: int) -> None:
-        if not n:
-            return
-        if self.xp is None:
-            self.xp = array_namespace(block)
-        self.chunks.append(block)
-        self.starts.append(self.end)
-        self.end += n
-        if len(self.chunks) > MAX_CHUNKS:
-            self._merge(0, len(self.chunks))
+    def merge_all(self) -> None:
+        self._merge(0, len(self.chunks))
 
     def _merge(self, i: int, j: int) -> None:
         """Replace chunks ``i..j-1`` by their concatenation."""
@@ -83,9 +87,13 @@ class Chunks:
         """Samples ``[a, b)`` (``start <= a < b <= end``): the chunk itself, a slice of it,
         or (spanning several) a slice of their merge."""
         starts = self.starts
-        i = bisect.bisect_right(starts, a) - 1
-        s = starts[i]
-        e = starts[i + 1] if i + 1 < len(starts) else self.end
+        s = starts[-1]
+        if a >= s:  # the newest chunk: the common streaming read
+            i, e = len(starts) - 1, self.end
+        else:
+            i = bisect.bisect_right(starts, a) - 1
+            s = starts[i]
+            e = starts[i + 1]
         if b > e:
             j = bisect.bisect_left(starts, b, lo=i)
             self._merge(i, j)

@@ -15,7 +15,7 @@ import typing
 import warnings
 
 from .._backend import array_namespace, zeros
-from .._buffer_chunks import Chunks, itemsize, owned_copy
+from .._buffer_chunks import MAX_CHUNKS, Chunks, copier, itemsize
 
 __all__ = ["HybridBuffer", "OverflowStrategy", "UpdateStrategy"]
 
@@ -83,6 +83,9 @@ class HybridBuffer:
         self._max_size = max_size
         self._warn_once = warn_once
         self._warned = False
+        self._eager = update_strategy == "immediate"
+        self._threshold_on = update_strategy == "threshold"
+        self._copy: typing.Callable | None = None
         self._last_overflow = 0
         self._bps = itemsize(array_namespace, dtype) * math.prod(self._other_shape)
         self._store = Chunks(self._sample_axis, len(self._other_shape) + 1)
@@ -122,10 +125,10 @@ class HybridBuffer:
         """Queue a block of samples (copied: later changes to ``block`` do not reach here)."""
         ax = self._sample_axis
         shape = block.shape
-        if len(shape) == 1 and self._other_shape == (1,):
-            block = (self._store.xp or array_namespace(block)).expand_dims(block, axis=1 - ax)
-            shape = block.shape
-        if shape[:ax] + shape[ax + 1:] != self._other_shape:
+        if (shape[1:] if ax == 0 else shape[:ax] + shape[ax + 1:]) != self._other_shape:
+            if len(shape) == 1 and self._other_shape == (1,):
+                xp = self._store.xp or array_namespace(block)
+                return self.write(xp.expand_dims(block, axis=1 - ax))
             raise ValueError(f"Block shape {shape[:ax] + shape[ax + 1:]} does not match the "
                              f"buffer's other_shape {self._other_shape}")
         n = shape[ax]
@@ -138,15 +141,25 @@ class HybridBuffer:
                                 "on the next flush; are samples read often enough?")
         if n:
             store = self._store
-            xp = store.xp or array_namespace(block)
-            block = owned_copy(xp, block) if block.dtype == self._dtype else xp.astype(
-                block, self._dtype)
-            store.append(block, n)
+            if block.dtype == self._dtype:
+                block = (self._copy or self._copier(block))(block)
+            else:
+                block = (store.xp or array_namespace(block)).astype(block, self._dtype)
+            store.chunks.append(block)
+            store.starts.append(store.end)
+            store.end += n
+            if len(store.chunks) > MAX_CHUNKS:
+                store.merge_all()
             self._deque_len = queued
-            self._bound_queue()
-        if self._update_strategy == "immediate" or (
-                self._update_strategy == "threshold" and 0 < self._threshold <= self._deque_len):
+            if queued > self._capacity:
+                self._bound_queue()
+        if self._eager or (self._threshold_on and 0 < self._threshold <= self._deque_len):
             self.flush()
+
+    def _copier(self, block: Array) -> typing.Callable:
+        self._store.xp = xp = array_namespace(block)
+        self._copy = copier(xp)
+        return self._copy
 
     def _bound_queue(self) -> None:
         """The queue never holds more than a flush could keep (``capacity`` samples) under
@@ -175,8 +188,10 @@ class HybridBuffer:
         self._trim()
 
     def _trim(self) -> None:
-        """Forget the samples before the ring's history."""
-        self._store.drop_before(self._pos - self._valid + self._unread)
+        """Forget the blocks that hold only samples before the ring's history."""
+        starts = self._store.starts
+        if len(starts) > 1 and starts[1] <= self._pos - self._valid + self._unread:
+            self._store.drop_before(self._pos - self._valid + self._unread)
 
     def _flush(self) -> None:
         n_new = self._deque_len
@@ -260,31 +275,45 @@ class HybridBuffer:
 
     def read(self, n_samples: int | None = None) -> Array:
         """The oldest ``n_samples`` unread samples (all if None); advances the read head."""
-        avail = self._unread + self._deque_len
+        unread = self._unread
+        avail = unread + self._deque_len
         if n_samples is None:
             n_samples = avail
         elif n_samples > avail:
             raise ValueError(f"Requested {n_samples} samples, but only {avail} are available.")
-        if self._deque_len and n_samples > self._unread:
-            if self._deque_len + self._unread > self._capacity and self._unread:
-                # read the ring first: the flush then finds room for the queued samples
-                self._pos += self._unread
-                start, first, self._unread = self._pos - self._unread, self._unread, 0
+        if self._deque_len and n_samples > unread:
+            if avail > self._capacity:
+                if unread:
+                    return self._read_through(n_samples)
                 self._flush()
-                k = min(n_samples - first, self._unread)
-                self._pos += k
-                self._unread -= k
-                data = self._store.get(start, start + first + k)
-                self._trim()
-                return data
-            self.flush()
-        n = min(n_samples, self._unread)
+                unread = self._unread
+            else:  # the queued samples fit: no overflow strategy to apply
+                self._unread = unread = avail
+                valid = self._valid + self._deque_len
+                self._valid = valid if valid < self._capacity else self._capacity
+                self._deque_len = 0
+            self._trim()
+        n = n_samples if n_samples < unread else unread
         if n <= 0:
             return self._empty()
         start = self._pos
-        self._pos += n
-        self._unread -= n
+        self._pos = start + n
+        self._unread = unread - n
         return self._store.get(start, start + n)
+
+    def _read_through(self, n_samples: int) -> Array:
+        """Read the ring's samples first, so the flush finds room for the queued ones."""
+        first = self._unread
+        start = self._pos
+        self._pos += first
+        self._unread = 0
+        self._flush()
+        k = min(n_samples - first, self._unread)
+        self._pos += k
+        self._unread -= k
+        data = self._store.get(start, start + first + k)
+        self._trim()
+        return data
 
     def peek_at(self, idx: int, allow_flush: bool = False) -> Array:
         """The unread sample ``idx`` (0: the oldest) as a length-1 slice, without advancing.
