@@ -122,12 +122,15 @@ class ConcatState:
 class _Memo:
     """Per input: the last axes/attrs objects seen and their digests (identity shortcut)."""
 
-    __slots__ = ("axes", "attrs", "attrs_fp")
+    __slots__ = ("axes", "attrs", "attrs_fp", "quick", "keep", "fp")
 
     def __init__(self) -> None:
         self.axes = AxisFingerprintMemo(label="ConcatProcessor")
         self.attrs: typing.Any = None
         self.attrs_fp: typing.Any = None
+        self.quick: tuple | None = None  # identities of the last message's metadata objects
+        self.keep: tuple = ()  # ... kept alive, so that their ids cannot be reused
+        self.fp: tuple | None = None  # the fingerprint that ``quick`` stands for
 
 
 def _attrs_digest(attrs: dict | None) -> frozenset:
@@ -258,23 +261,32 @@ class ConcatProcessor:
     def _fingerprint(self, msg: AxisArray, memo: _Memo) -> tuple:
         """What the merged metadata depends on: dims, the lengths of the non-stream dims,
         coordinate values, the gains/offsets of linear axes (the stream dim's gain only) and
-        the attrs. The stream dim's length and offset change every message and are left out."""
+        the attrs. The stream dim's length and offset change every message and are left out.
+        Answered from the objects' identities when they are the last message's (the common
+        case: a source reuses its channel axis); axis arrays are never mutated in place."""
         sd = self._stream_dim(msg)
-        skip = (self.settings.align_axis,) if self.settings.align_axis is not None else ()
-        axes_fp = memo.axes.fingerprint(msg, exclude=skip)
-        attrs = msg.attrs
+        skip = (sd, self.settings.align_axis)
+        dims, shape, axes, attrs = msg.dims, msg.data.shape, msg.axes, msg.attrs
+        if sd in dims:
+            i = dims.index(sd)
+            shape = shape[:i] + shape[i + 1:]
+        keep = tuple([ax for name, ax in axes.items() if name not in skip])
+        quick = (tuple(dims), tuple(shape), sd, tuple(map(id, keep)),
+                 id(attrs) if attrs else 0,
+                 tuple([getattr(axes.get(n), "gain", None) for n in skip]))
+        if quick == memo.quick:
+            return memo.fp
+        axes_fp = memo.axes.fingerprint(msg, exclude=skip[1:] if skip[1] else ())
         if attrs is not memo.attrs or memo.attrs_fp is None:
             memo.attrs, memo.attrs_fp = attrs, _attrs_digest(attrs)
         linear = []
-        for name, ax in msg.axes.items():
+        for name, ax in axes.items():
             gain = getattr(ax, "gain", None)
             if gain is not None and getattr(ax, "data", None) is None:
-                linear.append((name, gain) if name in (sd, *skip) else (name, gain, ax.offset))
-        shape = tuple(msg.data.shape)
-        if sd in msg.dims:
-            i = msg.dims.index(sd)
-            shape = shape[:i] + shape[i + 1:]
-        return (tuple(msg.dims), shape, axes_fp, tuple(linear), memo.attrs_fp)
+                linear.append((name, gain) if name in skip else (name, gain, ax.offset))
+        memo.fp = (quick[0], quick[1], axes_fp, tuple(linear), memo.attrs_fp)
+        memo.quick, memo.keep = quick, (keep, attrs)
+        return memo.fp
 
     def _rebuild(self, a: AxisArray, b: AxisArray) -> None:
         s, st, dim = self.settings, self._state, self.settings.axis

@@ -165,3 +165,23 @@ def test_missing_axis():
     bad = AxisArray(np.zeros((3, 2)), dims=["win", "ch"])
     with pytest.raises(ValueError, match="time"):
         proc(bad)
+
+
+def test_integer_offsets_and_direct_pairing():
+    """Offsets given as ints; once aligned, a message whose samples the other input already
+    holds is paired as it is (same numbers as the buffered path)."""
+    proc = AlignAlongAxisProcessor(AlignAlongAxisSettings())
+
+    def m(start, n, key):
+        return AxisArray(_ramp(n, start), dims=["time", "ch"],
+                         axes={"time": AxisArray.LinearAxis(gain=1, offset=start)}, key=key)
+
+    proc(m(0, 10, "a"))
+    proc.push_b(m(0, 4, "b"))
+    a, _ = proc.push_b(m(4, 6, "b"))
+    assert a.axes["time"].offset == 4.0 and isinstance(a.axes["time"].offset, float)
+    assert proc.push_b(m(10, 5, "b")) is None
+    out = proc(m(10, 5, "a"))
+    np.testing.assert_array_equal(out[0].data, _ramp(5, 10))
+    np.testing.assert_array_equal(out[1].data, _ramp(5, 10))
+    assert out[0].axes["time"].offset == out[1].axes["time"].offset == 10.0
