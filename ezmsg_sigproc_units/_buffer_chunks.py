@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import bisect
 import functools
+import importlib
+import pickle
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._backend import backend_name, is_numpy_namespace
+from ._backend import backend_name, dtype_from_name, dtype_name, is_numpy_namespace
 
-__all__ = ["MAX_CHUNKS", "Chunks", "copier", "itemsize"]
+__all__ = ["MAX_CHUNKS", "Chunks", "copier", "grown_capacity", "itemsize", "load_namespace",
+           "namespace_name", "portable_state", "restored_state"]
 
 MAX_CHUNKS = 64  # more than this many stored blocks are merged into one on the next write
 
@@ -57,6 +60,57 @@ def copier(xp: Any) -> Callable[[Any], Any]:
     return functools.partial(xp.asarray, copy=True)
 
 
+def grown_capacity(capacity: int, min_capacity: int, bytes_per_sample: int,
+                   max_size: int) -> int:
+    """The "grow" overflow strategy: double (or more, to ``min_capacity``) within
+    ``max_size`` bytes; OverflowError when ``min_capacity`` does not fit."""
+    if bytes_per_sample == 0:
+        return max(2 * capacity, min_capacity)
+    max_capacity = max_size // bytes_per_sample
+    if min_capacity > max_capacity:
+        raise OverflowError(f"Cannot grow buffer to {min_capacity} samples, maximum capacity "
+                            f"is {max_capacity} samples ({max_size} bytes).")
+    return min(max_capacity, max(2 * capacity, min_capacity))
+
+
+def namespace_name(xp: Any) -> str | None:
+    """A module namespace by its import name (pickles carry the name, not the module)."""
+    return None if xp is None else xp.__name__
+
+
+def load_namespace(name: str | None) -> Any:
+    return None if name is None else importlib.import_module(name)
+
+
+def portable_state(state: dict) -> dict:
+    """A ``HybridBuffer``'s ``__dict__`` ready to pickle: the namespace by module name, the
+    dtype by name (MLX dtypes do not pickle), the device only where it pickles (JAX's does
+    not: the default device after unpickling), the copy function found again on the next
+    write."""
+    state = dict(state, xp=namespace_name(state["xp"]), _copy=None)
+    if not _pickles(state["_dtype"]):
+        state["_dtype"] = ("__dtype__", dtype_name(state["_dtype"]))
+    if not _pickles(state["_device"]):
+        state["_device"] = None
+    return state
+
+
+def _pickles(obj: Any) -> bool:
+    try:
+        pickle.dumps(obj)
+    except Exception:  # noqa: BLE001 - any object that refuses
+        return False
+    return True
+
+
+def restored_state(state: dict) -> dict:
+    xp = load_namespace(state["xp"])
+    dtype = state["_dtype"]
+    if isinstance(dtype, tuple) and dtype[:1] == ("__dtype__",):
+        dtype = dtype_from_name(xp, dtype[1])
+    return dict(state, xp=xp, _dtype=dtype)
+
+
 class Chunks:
     """Samples ``[start, end)`` of a stream along ``axis``, in stored blocks."""
 
@@ -69,6 +123,16 @@ class Chunks:
         self.starts: list[int] = []
         self.end = 0
         self.xp: Any = None
+
+    def __getstate__(self) -> dict:
+        state = {k: getattr(self, k) for k in self.__slots__}
+        state["xp"] = namespace_name(self.xp)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.xp = load_namespace(self.xp)
 
     def index(self, a: int, b: int) -> tuple:
         return (slice(None),) * self.axis + (slice(a, b),) + (slice(None),) * (

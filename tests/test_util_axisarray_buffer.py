@@ -181,3 +181,20 @@ def test_axis_buffer_linear_overflow_policies():
         b.write(AxisArray.CoordinateAxis(data=np.zeros(2), dims=["time"]), 2)
     with pytest.raises(ValueError, match="gain"):
         b.write(AxisArray.TimeAxis(fs=20.0, offset=1.2), 2)
+
+
+def test_pickle_mid_stream_resumes(backend):
+    import pickle
+
+    host = _stream(12)
+    msgs = _msgs(backend, host, [5, 4, 3])
+    a = HybridAxisArrayBuffer(duration=1.0)
+    a.write(msgs[0])
+    a.read(2)
+    a.write(msgs[1])
+    b = pickle.loads(pickle.dumps(a))
+    for buf in (a, b):
+        buf.write(msgs[2])
+    k = 2
+    for buf in (a, b):
+        assert _check_read(backend, buf.read(), host, k, False, False) == 10

@@ -301,3 +301,20 @@ def test_memory_stays_bounded_by_capacity():
         b.read(2 if k % 2 else 4) if b.available() >= 4 else None
     stored = sum(c.shape[0] for c in b._store.chunks)
     assert b.capacity == 10 and stored <= 3 * b.capacity and len(b._store.chunks) <= 65
+
+
+def test_pickle_mid_stream_resumes(backend):
+    import pickle
+
+    dtype = backend.asarray(np.zeros(1, np.float32)).dtype
+    a = HybridBuffer(backend.xp, 6, (CH,), dtype, device=backend.device)
+    host = np.arange(10 * CH, dtype=np.float32).reshape(10, CH)
+    a.write(backend.asarray(host[:4]))
+    a.read(3)
+    a.write(backend.asarray(host[4:7]))
+    b = pickle.loads(pickle.dumps(a))
+    for buf in (a, b):
+        buf.write(backend.asarray(host[7:]))
+        assert buf.seek(-2) == -2
+    np.testing.assert_array_equal(to_host(b.read()), to_host(a.read()))
+    np.testing.assert_array_equal(to_host(b.read()), host[:0])

@@ -15,7 +15,15 @@ import typing
 import warnings
 
 from .._backend import array_namespace, zeros
-from .._buffer_chunks import MAX_CHUNKS, Chunks, copier, itemsize
+from .._buffer_chunks import (
+    MAX_CHUNKS,
+    Chunks,
+    copier,
+    grown_capacity,
+    itemsize,
+    portable_state,
+    restored_state,
+)
 
 __all__ = ["HybridBuffer", "OverflowStrategy", "UpdateStrategy"]
 
@@ -94,7 +102,13 @@ class HybridBuffer:
         self._valid = 0  # samples in the ring (unread + read history), <= capacity
         self._deque_len = 0  # queued samples (after the ring's)
 
-    # -- sizes ----------------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """Pickles: namespace, dtype and device travel by name (see ``_buffer_chunks``)."""
+        return portable_state(self.__dict__)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(restored_state(state))
+
     @property
     def sample_axis(self) -> int:
         """Position of the sample axis in stored and returned arrays."""
@@ -120,7 +134,6 @@ class HybridBuffer:
         """Samples already read that are still in the ring (how far ``seek`` can go back)."""
         return self._valid - self._unread
 
-    # -- writing --------------------------------------------------------------------------
     def write(self, block: Array) -> None:
         """Queue a block of samples (copied: later changes to ``block`` do not reach here)."""
         ax = self._sample_axis
@@ -174,7 +187,6 @@ class HybridBuffer:
         elif self._overflow_strategy == "warn-overwrite":
             self.flush()
 
-    # -- flushing -------------------------------------------------------------------------
     def _warn(self, n_new: int, n_free: int, n_over: int) -> None:
         if not self._warn_once or not self._warned:
             self._warned = True
@@ -217,27 +229,16 @@ class HybridBuffer:
                 self._store.drop_after(self._store.end - n_over)
                 n_new -= n_over
             else:
-                self._grow(cap + n_new)
+                self._capacity = grown_capacity(cap, cap + n_new, self._bps, self._max_size)
             self._last_overflow = 0 if strategy == "grow" else n_over
         self._unread += n_new
         self._valid = min(self._valid + n_new, self._capacity)
         self._deque_len = 0
 
-    def _grow(self, min_capacity: int) -> None:
-        if self._bps == 0:
-            self._capacity = max(2 * self._capacity, min_capacity)
-            return
-        max_capacity = self._max_size // self._bps
-        if min_capacity > max_capacity:
-            raise OverflowError(f"Cannot grow buffer to {min_capacity} samples, maximum "
-                                f"capacity is {max_capacity} samples ({self._max_size} bytes).")
-        self._capacity = min(max_capacity, max(2 * self._capacity, min_capacity))
-
     def _flush_if_needed(self, n_samples: int | None = None) -> None:
         if self._deque_len and (n_samples is None or n_samples > self._unread):
             self.flush()
 
-    # -- reading --------------------------------------------------------------------------
     def _empty(self) -> Array:
         store = self._store
         if store.chunks:
