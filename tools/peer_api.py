@@ -154,6 +154,19 @@ def describe_module(module: Any) -> dict:
     return out
 
 
+def peer_module_paths() -> list[str]:
+    """Dotted paths (relative to the peer's package) of every public module the peer has."""
+    import pkgutil
+
+    package = importlib.import_module(PEER_PACKAGE)
+    out = []
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{PEER_PACKAGE}."):
+        name = info.name[len(PEER_PACKAGE) + 1:]
+        if not any(p.startswith("_") for p in name.split(".")):
+            out.append(name)
+    return sorted(out)
+
+
 def peer_api(root: pathlib.Path) -> dict:
     """{module path: {name: description}} for every module path we ship that the peer has."""
     import importlib.metadata
@@ -168,6 +181,7 @@ def peer_api(root: pathlib.Path) -> dict:
         modules[path] = describe_module(module)
     return {
         "peer": f"ezmsg-sigproc {importlib.metadata.version('ezmsg-sigproc')}",
+        "peer_modules": peer_module_paths(),
         "generated_by": "python -m tools.peer_api --write tests/data/peer_api.json (in .venv-peer)",
         "modules": modules,
         "not_in_peer": absent,
