@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
@@ -208,3 +209,24 @@ def owned_axes(a: AxisArray, skip: set, merged: CoordinateAxis | None, dim: str)
     if merged is not None:
         out[dim] = merged
     return out
+
+
+def check_name(field: str, value: Any, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or (not value and not field.startswith("label")):
+        raise ValueError(f"{field}: must be a {'non-empty ' if 'label' not in field else ''}"
+                         f"string{' or None' if optional else ''}, got {value!r}")
+
+
+def renamed_errors(build: Callable[[], Any], names: dict[str, str]) -> Any:
+    """``build()``, its ``ValueError`` re-raised under the caller's field names (settings that
+    forward their fields to a stage's settings under other names)."""
+    try:
+        return build()
+    except ValueError as exc:
+        msg = str(exc)
+        field = msg.split(":", 1)[0]
+        if field in names:
+            raise ValueError(names[field] + msg[len(field):]) from exc
+        raise

@@ -34,6 +34,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
 from ._backend import array_namespace, asarray, device_of, is_numpy_namespace, materialize
 from ._concat_axes import (
+    check_name,
     check_rates,
     check_shared_axes,
     merge_labels,
@@ -44,27 +45,6 @@ from ._concat_axes import (
 from ._messages import replace_fields
 from .util.channels import AxisFingerprintMemo
 from .util.message import with_fingerprint
-
-
-def _check_name(field: str, value: typing.Any, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, str) or (not value and not field.startswith("label")):
-        raise ValueError(f"{field}: must be a {'non-empty ' if 'label' not in field else ''}"
-                         f"string{' or None' if optional else ''}, got {value!r}")
-
-
-def renamed_errors(build: typing.Callable[[], typing.Any], names: dict[str, str]) -> typing.Any:
-    """``build()``, its ``ValueError`` re-raised under the caller's field names (settings that
-    forward their fields to a stage's settings under other names)."""
-    try:
-        return build()
-    except ValueError as exc:
-        msg = str(exc)
-        field = msg.split(":", 1)[0]
-        if field in names:
-            raise ValueError(names[field] + msg[len(field):]) from exc
-        raise
 
 
 class ConcatSettings(ez.Settings):
@@ -99,11 +79,11 @@ class ConcatSettings(ez.Settings):
     Default False (a mismatch is usually an upstream mistake, and a copy)."""
 
     def __post_init__(self) -> None:
-        _check_name("axis", self.axis)
-        _check_name("align_axis", self.align_axis, optional=True)
-        _check_name("label_a", self.label_a)
-        _check_name("label_b", self.label_b)
-        _check_name("new_key", self.new_key, optional=True)
+        check_name("axis", self.axis)
+        check_name("align_axis", self.align_axis, optional=True)
+        check_name("label_a", self.label_a)
+        check_name("label_b", self.label_b)
+        check_name("new_key", self.new_key, optional=True)
 
 
 @dataclasses.dataclass
@@ -197,8 +177,8 @@ class ConcatProcessor:
     def _concat(self, a: AxisArray, b: AxisArray) -> AxisArray:
         """A and B joined along ``settings.axis`` (the metadata rebuilt when it changed)."""
         st, dim = self._state, self.settings.axis
-        fp_a = self._fingerprint(a, self._memos[0])
-        fp_b = self._fingerprint(b, self._memos[1])
+        fp_a = self._digest(a, self._memos[0])
+        fp_b = self._digest(b, self._memos[1])
         if fp_a != st.a_fingerprint or fp_b != st.b_fingerprint:
             self._rebuild(a, b)
             st.a_fingerprint, st.b_fingerprint = fp_a, fp_b
@@ -258,7 +238,7 @@ class ConcatProcessor:
             return "time"
         return sd
 
-    def _fingerprint(self, msg: AxisArray, memo: _Memo) -> tuple:
+    def _digest(self, msg: AxisArray, memo: _Memo) -> tuple:
         """What the merged metadata depends on: dims, the lengths of the non-stream dims,
         coordinate values, the gains/offsets of linear axes (the stream dim's gain only) and
         the attrs. The stream dim's length and offset change every message and are left out.

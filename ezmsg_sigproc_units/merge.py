@@ -15,8 +15,9 @@ import dataclasses
 import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ._concat_axes import renamed_errors
 from .align import AlignAlongAxis, AlignAlongAxisProcessor, AlignAlongAxisSettings, OverflowStrategy
-from .concat import Concat, ConcatProcessor, ConcatSettings, renamed_errors
+from .concat import Concat, ConcatProcessor, ConcatSettings
 
 
 class MergeSettings(ez.Settings):

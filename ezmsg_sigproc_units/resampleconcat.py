@@ -17,7 +17,8 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
-from .concat import ConcatProcessor, ConcatSettings, renamed_errors
+from ._concat_axes import renamed_errors
+from .concat import ConcatProcessor, ConcatSettings
 from .resample import ResampleProcessor, ResampleSettings
 from .util.message import has_samples_along
 
