@@ -243,3 +243,19 @@ def test_trigger_producer_is_clock_driven():
     assert all(t.period == (-0.1, 0.2) for t in got)
     with pytest.raises(ValueError, match="^publish_period"):
         TriggerGeneratorSettings(period=(0.0, 1.0), publish_period=0.0)
+
+
+@pytest.mark.parametrize("lengths", [[7] * 17 + [1], [0, 45, 1, 74], [120]])
+def test_history_is_exactly_the_last_buffer_dur(lengths, caplog):
+    """0.3 s at 100 Hz: samples 90..119 after 120; a window may start at 90, not at 89."""
+    host = _host()
+    proc = sampler(buffer_dur=0.3, period=(0.0, 0.1))
+    for c in _chunks(Backend.NUMPY, host, lengths):
+        proc(c)
+    t_ok = OFFSET + 89.5 / FS  # window starts at sample 90
+    (e,) = proc(Trig(timestamp=t_ok))
+    assert_close(e.data, host[90:100])
+    with caplog.at_level(logging.WARNING, logger="ezmsg"):
+        assert proc(Trig(timestamp=t_ok - 1 / FS)) == []  # would start at sample 89
+    assert "skipped" in caplog.text
+    assert sum(proc.state.buffer.lengths) <= 30 + max(lengths)

@@ -1,0 +1,88 @@
+"""The Sampler in a real graph: data from a source in the main process, triggers from a
+source in another process (``process_components``), epochs to a recording sink. However the
+two streams interleave on the way, the epochs are those of offline sampling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ezmsg.core as ez
+import numpy as np
+import pytest
+
+from ezmsg_sigproc_units.sampler import Sampler, SamplerSettings, SamplerTransformer
+from ezmsg_sigproc_units.util.message import SampleTriggerMessage
+from tests.helpers.graph import (
+    N_SAMPLES,
+    ChunkSource,
+    ChunkSourceSettings,
+    RecordingSink,
+    RecordingSinkSettings,
+    load,
+    run_graph,
+    whole_message,
+)
+
+SETTINGS = SamplerSettings(buffer_dur=4.0, period=(-0.2, 0.15))  # the whole 3 s signal
+TRIGGER_TIMES = (0.25, 0.9, 1.3, 2.0, 2.7)
+
+
+class TriggerSource(ez.Unit):
+    """Publishes ``TRIGGER_TIMES`` as triggers (value = index), then idles."""
+
+    OUTPUT_TRIGGER = ez.OutputStream(SampleTriggerMessage)
+
+    @ez.publisher(OUTPUT_TRIGGER)
+    async def send(self) -> Any:
+        for i, t in enumerate(TRIGGER_TIMES):
+            yield self.OUTPUT_TRIGGER, SampleTriggerMessage(timestamp=t, value=i)
+        raise ez.Complete
+
+
+class RemoteTriggers(ez.Collection):
+    """The trigger source, in its own process."""
+
+    OUTPUT_TRIGGER = ez.OutputTopic(SampleTriggerMessage)
+    SOURCE = TriggerSource()
+
+    def network(self) -> Any:
+        return ((self.SOURCE.OUTPUT_TRIGGER, self.OUTPUT_TRIGGER),)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_sampler_epochs_in_a_graph_with_remote_triggers(tmp_path):
+    proc = SamplerTransformer(SETTINGS)
+    proc(whole_message())
+    offline = {}
+    for t in TRIGGER_TIMES:
+        (e,) = proc(SampleTriggerMessage(timestamp=t))
+        offline[round(e.axes["time"].offset, 9)] = np.asarray(e.data)
+    n_epoch = sum(v.shape[0] for v in offline.values())
+
+    path = tmp_path / "epochs.pkl"
+    remote = RemoteTriggers()
+    comps: dict[str, Any] = {
+        "SRC": ChunkSource(ChunkSourceSettings()),
+        "SAMPLER": Sampler(SETTINGS),
+        "TRIGGERS": remote,
+        "SINK": RecordingSink(RecordingSinkSettings(
+            path=str(path), expect={0: ("time", n_epoch, len(TRIGGER_TIMES))})),
+    }
+    conns = ((comps["SRC"].OUTPUT_SIGNAL, comps["SAMPLER"].INPUT_SIGNAL),
+             (remote.OUTPUT_TRIGGER, comps["SAMPLER"].INPUT_TRIGGER),
+             (comps["SAMPLER"].OUTPUT_SIGNAL, comps["SINK"].INPUT_0))
+    run_graph("sampler_graph", comps, conns, [path], deadline=30.0,
+              process_components=[remote])
+    recs = load(path)[0]
+    assert len(recs) == len(TRIGGER_TIMES)
+    got = {}
+    for r in recs:
+        kind, gain, offset = r.axes["time"]
+        assert kind == "linear" and gain == pytest.approx(1 / 200.0)
+        assert r.dims == ["time", "ch"] and r.key == "src"
+        got[round(offset, 9)] = r.data
+    assert sorted(got) == sorted(offline)
+    for k, ref in offline.items():
+        np.testing.assert_array_equal(got[k], ref)
+    assert N_SAMPLES == 600
