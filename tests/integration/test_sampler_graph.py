@@ -4,13 +4,22 @@ two streams interleave on the way, the epochs are those of offline sampling."""
 
 from __future__ import annotations
 
+import os
+import pickle
 from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
 import pytest
+from ezmsg.baseproc import Clock, ClockSettings
 
-from ezmsg_sigproc_units.sampler import Sampler, SamplerSettings, SamplerTransformer
+from ezmsg_sigproc_units.sampler import (
+    Sampler,
+    SamplerSettings,
+    SamplerTransformer,
+    TriggerGenerator,
+    TriggerGeneratorSettings,
+)
 from ezmsg_sigproc_units.util.message import SampleTriggerMessage
 from tests.helpers.graph import (
     N_SAMPLES,
@@ -86,3 +95,51 @@ def test_sampler_epochs_in_a_graph_with_remote_triggers(tmp_path):
     for k, ref in offline.items():
         np.testing.assert_array_equal(got[k], ref)
     assert N_SAMPLES == 600
+
+
+class TriggerSinkSettings(ez.Settings):
+    path: str
+    count: int
+
+
+class TriggerSinkState(ez.State):
+    got: list
+
+
+class TriggerSink(ez.Unit):
+    """Writes the first ``count`` triggers it receives to ``path``."""
+
+    SETTINGS = TriggerSinkSettings
+    STATE = TriggerSinkState
+    INPUT_TRIGGER = ez.InputStream(SampleTriggerMessage)
+
+    async def initialize(self) -> None:
+        self.STATE.got = []
+
+    @ez.subscriber(INPUT_TRIGGER)
+    async def on_trigger(self, msg: SampleTriggerMessage) -> None:
+        self.STATE.got.append(msg)
+        if len(self.STATE.got) == self.SETTINGS.count:
+            tmp = self.SETTINGS.path + ".tmp"
+            with open(tmp, "wb") as f:
+                pickle.dump(self.STATE.got, f)
+            os.replace(tmp, self.SETTINGS.path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_trigger_generator_runs_on_the_clock(tmp_path):
+    path = tmp_path / "triggers.pkl"
+    comps: dict[str, Any] = {
+        "CLOCK": Clock(ClockSettings(dispatch_rate=50.0)),
+        "TRIGGERS": TriggerGenerator(TriggerGeneratorSettings(period=(-0.1, 0.0), prewait=0.1,
+                                                              publish_period=0.1)),
+        "SINK": TriggerSink(TriggerSinkSettings(path=str(path), count=4)),
+    }
+    conns = ((comps["CLOCK"].OUTPUT_SIGNAL, comps["TRIGGERS"].INPUT_CLOCK),
+             (comps["TRIGGERS"].OUTPUT_SIGNAL, comps["SINK"].INPUT_TRIGGER))
+    run_graph("trigger_clock", comps, conns, [path], deadline=20.0)
+    got = pickle.loads(path.read_bytes())
+    assert [t.value for t in got] == [0, 1, 2, 3]
+    np.testing.assert_allclose(np.diff([t.timestamp for t in got]), 0.1, atol=1e-9)
+    assert all(t.period == (-0.1, 0.0) for t in got)
