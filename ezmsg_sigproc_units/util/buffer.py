@@ -91,11 +91,13 @@ class HybridBuffer:
         self._max_size = max_size
         self._warn_once = warn_once
         self._warned = False
-        self._eager = update_strategy == "immediate"
-        self._threshold_on = update_strategy == "threshold"
+        # queued samples that trigger a flush on write
+        self._flush_at = {"immediate": 0, "threshold": threshold if threshold > 0 else math.inf,
+                          "on_demand": math.inf}[update_strategy]
         self._copy: typing.Callable | None = None
         self._last_overflow = 0
         self._bps = itemsize(array_namespace, dtype) * math.prod(self._other_shape)
+        self._set_capacity(self._capacity)
         self._store = Chunks(self._sample_axis, len(self._other_shape) + 1)
         self._pos = 0  # absolute index of the read head
         self._unread = 0  # unread samples in the ring
@@ -146,28 +148,39 @@ class HybridBuffer:
                              f"buffer's other_shape {self._other_shape}")
         n = shape[ax]
         queued = self._deque_len + n
+        if queued > self._room:
+            self._check_room(queued)
+        if n:
+            store = self._store
+            if block.dtype is self._dtype or block.dtype == self._dtype:
+                block = (self._copy or self._copier(block))(block)
+            else:
+                block = (store.xp or array_namespace(block)).astype(block, self._dtype)
+            chunks = store.chunks
+            chunks.append(block)
+            store.starts.append(store.end)
+            store.end += n
+            if len(chunks) > MAX_CHUNKS:
+                store.merge_all()
+            self._deque_len = queued
+            if queued > self._capacity:
+                self._bound_queue()
+                queued = self._deque_len
+        if queued >= self._flush_at:
+            self.flush()
+
+    def _set_capacity(self, capacity: int) -> None:
+        self._capacity = capacity
+        # queued samples beyond which a write has checks to make (capacity, max_size)
+        self._room = min(capacity, self._max_size // self._bps if self._bps else math.inf)
+
+    def _check_room(self, queued: int) -> None:
         if queued > self._capacity and self._overflow_strategy == "raise":
             raise OverflowError(f"Buffer overflow: {queued} samples queued exceed the capacity "
                                 f"{self._capacity}; read more often or enlarge the buffer.")
         if queued * self._bps > self._max_size:
             raise OverflowError(f"Queued samples would exceed max_size ({self._max_size} bytes) "
                                 "on the next flush; are samples read often enough?")
-        if n:
-            store = self._store
-            if block.dtype == self._dtype:
-                block = (self._copy or self._copier(block))(block)
-            else:
-                block = (store.xp or array_namespace(block)).astype(block, self._dtype)
-            store.chunks.append(block)
-            store.starts.append(store.end)
-            store.end += n
-            if len(store.chunks) > MAX_CHUNKS:
-                store.merge_all()
-            self._deque_len = queued
-            if queued > self._capacity:
-                self._bound_queue()
-        if self._eager or (self._threshold_on and 0 < self._threshold <= self._deque_len):
-            self.flush()
 
     def _copier(self, block: Array) -> typing.Callable:
         self._store.xp = xp = array_namespace(block)
@@ -201,9 +214,7 @@ class HybridBuffer:
 
     def _trim(self) -> None:
         """Forget the blocks that hold only samples before the ring's history."""
-        starts = self._store.starts
-        if len(starts) > 1 and starts[1] <= self._pos - self._valid + self._unread:
-            self._store.drop_before(self._pos - self._valid + self._unread)
+        self._store.drop_before(self._pos - self._valid + self._unread)
 
     def _flush(self) -> None:
         n_new = self._deque_len
@@ -229,7 +240,7 @@ class HybridBuffer:
                 self._store.drop_after(self._store.end - n_over)
                 n_new -= n_over
             else:
-                self._capacity = grown_capacity(cap, cap + n_new, self._bps, self._max_size)
+                self._set_capacity(grown_capacity(cap, cap + n_new, self._bps, self._max_size))
             self._last_overflow = 0 if strategy == "grow" else n_over
         self._unread += n_new
         self._valid = min(self._valid + n_new, self._capacity)
@@ -277,30 +288,40 @@ class HybridBuffer:
     def read(self, n_samples: int | None = None) -> Array:
         """The oldest ``n_samples`` unread samples (all if None); advances the read head."""
         unread = self._unread
-        avail = unread + self._deque_len
+        queued = self._deque_len
+        avail = unread + queued
         if n_samples is None:
             n_samples = avail
         elif n_samples > avail:
             raise ValueError(f"Requested {n_samples} samples, but only {avail} are available.")
-        if self._deque_len and n_samples > unread:
-            if avail > self._capacity:
+        if queued and n_samples > unread:
+            cap = self._capacity
+            if avail > cap:
                 if unread:
                     return self._read_through(n_samples)
                 self._flush()
-                unread = self._unread
+                unread, valid = self._unread, self._valid
             else:  # the queued samples fit: no overflow strategy to apply
                 self._unread = unread = avail
-                valid = self._valid + self._deque_len
-                self._valid = valid if valid < self._capacity else self._capacity
+                valid = self._valid + queued
+                self._valid = valid = valid if valid < cap else cap
                 self._deque_len = 0
-            self._trim()
+            starts = self._store.starts  # forget blocks that fell out of the ring's history,
+            keep = self._pos - valid + unread  # in batches of 4 or of a capacity
+            if len(starts) > 1 and starts[1] <= keep and (
+                    keep - starts[0] >= cap or len(starts) > 4 and starts[4] <= keep):
+                self._trim()
         n = n_samples if n_samples < unread else unread
         if n <= 0:
             return self._empty()
         start = self._pos
-        self._pos = start + n
+        self._pos = end = start + n
         self._unread = unread - n
-        return self._store.get(start, start + n)
+        store = self._store
+        last = store.starts[-1]
+        if start == last and end == store.end:  # the newest block, whole: the common read
+            return store.chunks[-1]
+        return store.get(start, end)
 
     def _read_through(self, n_samples: int) -> Array:
         """Read the ring's samples first, so the flush finds room for the queued ones."""
