@@ -18,7 +18,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import namespace_and_device
 from ._kernels import epochs
-from ._messages import new_message
+from ._messages import replace_fields
 
 _TOL = 1e-9
 """Tolerance, in samples, for a trigger edge that falls on a sample (as the peer's)."""
@@ -48,24 +48,21 @@ class SampleHistory:
         self._template(message)
 
     def _template(self, message: AxisArray) -> None:
-        self.dims = list(message.dims)
-        self.axes = {k: v for k, v in message.axes.items() if k != self.axis}
-        self.key, self.attrs, self.stream_dim = message.key, dict(message.attrs), \
-            message.stream_dim
+        """The latest message's fields without its data (the epochs' layout, key, attrs)."""
+        self.template = replace_fields(message, None)
 
     # ------------------------------------------------------------------------------ writes
     def write(self, message: AxisArray, x: Any) -> int:
         """Append the samples of ``message`` (data ``x``); returns the global index of its
         first sample."""
-        xp, _ = namespace_and_device(x)
         n = x.shape[self.ix]
         at = self.end
         self._template(message)
         if n == 0:
             return at
-        ax = message.axes.get(self.axis)
+        ax = message.axes[self.axis]  # the reset checked it is a Linear or CoordinateAxis
         if self.linear:
-            self.ref = (at, float(getattr(ax, "offset", 0.0)) if ax is not None else 0.0)
+            self.ref = (at, ax.offset)
         else:
             t = np.asarray(ax.data, dtype=np.float64)
             self.times = np.concatenate([self.times, t])
@@ -74,7 +71,7 @@ class SampleHistory:
                 if step > 0:
                     self.capacity = max(1, math.ceil(self.buffer_dur / step - _TOL))
         cap = self.capacity if self.capacity is not None else n
-        self.chunks.append(epochs.own(xp, x, self.ix, cap))
+        self.chunks.append(epochs.own(namespace_and_device(x)[0], x, self.ix, cap))
         kept = min(n, cap)
         self.lengths.append(kept)
         if kept < n:  # one message longer than the history: only its tail is kept
@@ -83,11 +80,12 @@ class SampleHistory:
             if not self.linear:
                 self.times = self.times[-kept:]
         self.end = at + n
-        dropped = epochs.trim(self.chunks, self.lengths, self.ix,
-                              (self.end - self.first) - cap)
-        self.first += dropped
-        if dropped and not self.linear:
-            self.times = self.times[dropped:]
+        excess = (self.end - self.first) - cap
+        if excess >= self.lengths[0]:
+            dropped = epochs.trim(self.chunks, self.lengths, self.ix, excess)
+            self.first += dropped
+            if not self.linear:
+                self.times = self.times[dropped:]
         return at
 
     # ------------------------------------------------------------------------------- times
@@ -126,7 +124,7 @@ class SampleHistory:
     def epoch(self, start: int, stop: int, attrs: dict) -> AxisArray:
         """Samples ``start:stop`` (global, within the history) as a message of the stream's
         layout, its time axis starting at sample ``start``."""
-        xp, _ = namespace_and_device(self.chunks[0])
+        xp = namespace_and_device(self.chunks[0])[0]
         data = epochs.cut(xp, self.chunks, self.lengths, self.ix, start - self.first,
                           stop - self.first)
         if self.linear:
@@ -134,5 +132,6 @@ class SampleHistory:
         else:
             sel = self.times[start - self.first:stop - self.first].copy()
             tax = CoordinateAxis(data=sel, dims=[self.axis], unit=self.unit)
-        return new_message(data, self.dims, {**self.axes, self.axis: tax}, key=self.key,
-                           stream_dim=self.stream_dim, attrs={**self.attrs, **attrs})
+        tmpl = self.template
+        return replace_fields(tmpl, data, axes={**tmpl.axes, self.axis: tax},
+                              attrs={**tmpl.attrs, **attrs})

@@ -154,7 +154,7 @@ class SamplerTransformer(StreamAxisMixin, BaseStatefulTransformer[
             elif stop > hist.end:
                 waiting.append(trig)
             else:
-                out.append(hist.epoch(start, stop, {"trigger": dataclasses.replace(trig)}))
+                out.append(hist.epoch(start, stop, {"trigger": trig}))
         self._state.triggers = waiting
         return out
 
@@ -166,17 +166,23 @@ class SamplerTransformer(StreamAxisMixin, BaseStatefulTransformer[
             ez.logger.warning("Sampler: trigger skipped: no period (set SamplerSettings.period "
                               "or the trigger's)")
             return []
-        try:
-            _check_period("period", period)
-        except ValueError as exc:
-            ez.logger.warning(f"Sampler: trigger skipped: {exc}")
+        try:  # never raises: a bad trigger is the stream's problem, not the graph's
+            ok = len(period) == 2 and float(period[0]) < float(period[1])
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            ez.logger.warning(f"Sampler: trigger skipped: period must be (start, stop) with "
+                              f"start < stop, got {period!r}")
             return []
         if period[1] - period[0] > self.settings.buffer_dur:
             ez.logger.warning(f"Sampler: trigger skipped: its period {tuple(period)} is longer "
                               f"than buffer_dur={self.settings.buffer_dur}")
             return []
-        trig = dataclasses.replace(message, period=(float(period[0]), float(period[1])),
-                                   value=value)
+        period = (float(period[0]), float(period[1]))
+        if type(message) is SampleTriggerMessage:  # the common case: 0.5 us cheaper
+            trig = SampleTriggerMessage(timestamp=message.timestamp, period=period, value=value)
+        else:
+            trig = dataclasses.replace(message, period=period, value=value)
         hist = self._state.buffer
         if not self.settings.estimate_alignment:
             if hist is None or not hist.has_data:

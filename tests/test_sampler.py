@@ -259,3 +259,15 @@ def test_history_is_exactly_the_last_buffer_dur(lengths, caplog):
         assert proc(Trig(timestamp=t_ok - 1 / FS)) == []  # would start at sample 89
     assert "skipped" in caplog.text
     assert sum(proc.state.buffer.lengths) <= 30 + max(lengths)
+
+
+def test_numpy_copy_path_matches_the_portable_one():
+    from ezmsg_sigproc_units._kernels import epochs, epochs_numpy
+
+    x = np.arange(24.0).reshape(3, 8)
+    for axis, keep in ((0, 2), (1, 5), (1, 99)):
+        got = epochs_numpy.own(x, axis, keep)
+        ref = epochs.own(Backend.ARRAY_API_STRICT.xp, Backend.ARRAY_API_STRICT.asarray(x),
+                         axis, keep)
+        np.testing.assert_array_equal(got, np.asarray(ref))
+        assert not np.shares_memory(got, x)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._backend import is_numpy_namespace
+from . import epochs_numpy
+
 
 def _take(x: Any, axis: int, start: int, stop: int) -> Any:
     return x[(slice(None),) * axis + (slice(start, stop), Ellipsis)]
@@ -18,6 +21,8 @@ def own(xp: Any, x: Any, axis: int, keep: int) -> Any:
     """A fresh array of the last ``keep`` samples of ``x`` along ``axis`` (all of them when
     ``x`` has fewer), never a view of ``x``: NumPy inputs may be views into reused memory.
     ``* 1`` allocates on every backend and keeps NaN, inf and -0.0 as they are."""
+    if is_numpy_namespace(xp):
+        return epochs_numpy.own(x, axis, keep)
     n = x.shape[axis]
     if n > keep:
         x = _take(x, axis, n - keep, n)
