@@ -32,7 +32,7 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
-from ._backend import array_namespace, asarray, device_of, is_numpy_namespace, materialize
+from ._backend import array_namespace, materialize
 from ._concat_axes import (
     check_name,
     check_rates,
@@ -42,6 +42,7 @@ from ._concat_axes import (
     promote_attrs,
     split_attrs,
 )
+from ._concat_plan import attrs_digest, layout, same_backend, same_layout
 from ._messages import replace_fields
 from .util.channels import AxisFingerprintMemo
 from .util.message import with_fingerprint
@@ -113,14 +114,6 @@ class _Memo:
         self.fp: tuple | None = None  # the fingerprint that ``quick`` stands for
 
 
-def _attrs_digest(attrs: dict | None) -> frozenset:
-    items = (attrs or {}).items()
-    try:
-        return frozenset((k, type(v).__name__, v) for k, v in items)
-    except TypeError:  # unhashable values: split_attrs refuses them with a clear message
-        return frozenset((k, type(v).__name__, repr(v)) for k, v in items)
-
-
 class ConcatProcessor:
     """Join the oldest message of A with the oldest of B along ``settings.axis``.
 
@@ -133,6 +126,7 @@ class ConcatProcessor:
         self.settings = settings if settings is not None else ConcatSettings(**kwargs)
         self._state = ConcatState()
         self._memos = (_Memo(), _Memo())
+        self._plan: tuple | None = None  # the last pair's layout, for the NumPy fast path
         self._event: asyncio.Event | None = None
 
     @property
@@ -176,13 +170,33 @@ class ConcatProcessor:
     # ------------------------------------------------------------------ one pair
     def _concat(self, a: AxisArray, b: AxisArray) -> AxisArray:
         """A and B joined along ``settings.axis`` (the metadata rebuilt when it changed)."""
+        plan = self._plan
+        if plan is not None and plan[0] is self._state:
+            xa, xb = a.data, b.data
+            if (type(xa) is np.ndarray and type(xb) is np.ndarray and xa.dtype == xb.dtype
+                    and same_layout(a, plan[1]) and same_layout(b, plan[2])
+                    and (plan[3] is None or xa.shape[plan[3]] == xb.shape[plan[4]])):
+                return self._emit(a, np.concatenate((xa, xb), axis=plan[5]) if plan[6]
+                                  else np.stack((xa, xb), axis=-1), plan)
+        return self._general(a, b)
+
+    def _emit(self, a: AxisArray, data: typing.Any, plan: tuple) -> AxisArray:
+        axes = plan[7].copy()
+        live = a.axes
+        for name in plan[8]:
+            axes[name] = live[name]
+        key = self.settings.new_key if self.settings.new_key is not None else a.key
+        return replace_fields(a, data, dims=plan[9], axes=axes, key=key,
+                              attrs=dict(self._state.merged_attrs or {}))
+
+    def _general(self, a: AxisArray, b: AxisArray) -> AxisArray:
         st, dim = self._state, self.settings.axis
         fp_a = self._digest(a, self._memos[0])
         fp_b = self._digest(b, self._memos[1])
         if fp_a != st.a_fingerprint or fp_b != st.b_fingerprint:
             self._rebuild(a, b)
             st.a_fingerprint, st.b_fingerprint = fp_a, fp_b
-        xa, xb = self._same_backend(a.data, b.data)
+        xa, xb = same_backend(a.data, b.data, self.settings.auto_coerce_backend)
         xp = array_namespace(xa)
         dims = a.dims
         if dim in dims:
@@ -208,27 +222,15 @@ class ConcatProcessor:
         for name, ax in cached.items():
             axes.setdefault(name, ax)
         key = self.settings.new_key if self.settings.new_key is not None else a.key
-        return replace_fields(a, data, dims=dims, axes=axes, key=key,
-                              attrs=dict(st.merged_attrs or {}))
-
-    def _same_backend(self, xa: typing.Any, xb: typing.Any) -> tuple:
-        if type(xa) is type(xb):
-            if type(xa) is np.ndarray or str(device_of(xa)) == str(device_of(xb)):
-                return xa, xb
-            if not self.settings.auto_coerce_backend:
-                raise ValueError(f"inputs on different devices: A on {device_of(xa)}, B on "
-                                 f"{device_of(xb)}; move one upstream or set "
-                                 f"auto_coerce_backend=True")
-        elif array_namespace(xa) is not array_namespace(xb):
-            if not self.settings.auto_coerce_backend:
-                raise TypeError(f"inputs of different array libraries: A is "
-                                f"{type(xa).__module__}.{type(xa).__name__}, B is "
-                                f"{type(xb).__module__}.{type(xb).__name__}; convert one "
-                                f"upstream (asarray.AsArray) or set auto_coerce_backend=True")
-        xp = array_namespace(xa)
-        if is_numpy_namespace(xp):
-            return xa, np.asarray(xb)
-        return xa, asarray(xp, xb, device=device_of(xa))
+        out = replace_fields(a, data, dims=dims, axes=axes, key=key,
+                             attrs=dict(st.merged_attrs or {}))
+        sd = self._stream_dim(a)
+        si = a.dims.index(sd) if sd in a.dims and sd != dim else None
+        live = tuple(n for n in a.axes if n not in cached)
+        self._plan = (st, layout(a, sd), layout(b, self._stream_dim(b)), si,
+                      None if si is None else b.dims.index(sd), ix, dim in a.dims,
+                      {n: ax for n, ax in out.axes.items() if n not in live}, live, out.dims)
+        return out
 
     def _stream_dim(self, msg: AxisArray) -> str | None:
         if self.settings.align_axis is not None:
@@ -239,11 +241,8 @@ class ConcatProcessor:
         return sd
 
     def _digest(self, msg: AxisArray, memo: _Memo) -> tuple:
-        """What the merged metadata depends on: dims, the lengths of the non-stream dims,
-        coordinate values, the gains/offsets of linear axes (the stream dim's gain only) and
-        the attrs. The stream dim's length and offset change every message and are left out.
-        Answered from the objects' identities when they are the last message's (the common
-        case: a source reuses its channel axis); axis arrays are never mutated in place."""
+        """What the merged metadata depends on (dims, non-stream lengths, coordinates, linear
+        axes, attrs), from the objects' identities when they are the last message's."""
         sd = self._stream_dim(msg)
         skip = (sd, self.settings.align_axis)
         dims, shape, axes, attrs = msg.dims, msg.data.shape, msg.axes, msg.attrs
@@ -258,7 +257,7 @@ class ConcatProcessor:
             return memo.fp
         axes_fp = memo.axes.fingerprint(msg, exclude=skip[1:] if skip[1] else ())
         if attrs is not memo.attrs or memo.attrs_fp is None:
-            memo.attrs, memo.attrs_fp = attrs, _attrs_digest(attrs)
+            memo.attrs, memo.attrs_fp = attrs, attrs_digest(attrs)
         linear = []
         for name, ax in axes.items():
             gain = getattr(ax, "gain", None)

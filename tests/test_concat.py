@@ -208,3 +208,33 @@ def test_inputs_untouched_and_read_only_axes():
 def test_bad_settings(field, value):
     with pytest.raises(ValueError, match=f"^{field}"):
         ConcatSettings(**{field: value})
+
+
+def test_repeated_metadata_objects():
+    """A source that reuses its channel axis object (the identity shortcut): the time axis is
+    still read live, data always joined fresh, and changes of labels, attrs, lengths or
+    dtype still noticed."""
+    ch_a = AxisArray.CoordinateAxis(np.asarray(["x", "y"]), dims=["ch"])
+    ch_b = AxisArray.CoordinateAxis(np.asarray(["z"]), dims=["ch"])
+
+    def m(host, ch, offset, attrs=None):
+        return AxisArray(host, dims=["time", "ch"],
+                         axes={"time": AxisArray.TimeAxis(fs=FS, offset=offset), "ch": ch},
+                         attrs=attrs or {}, key="k")
+
+    proc = ConcatProcessor(ConcatSettings())
+    for k in range(4):
+        ha, hb = _host(5, 2, k), _host(5, 1, 10 + k)
+        out = proc._concat(m(ha, ch_a, k * 0.05), m(hb, ch_b, k * 0.05))
+        np.testing.assert_array_equal(out.data, np.concatenate([ha, hb], 1))
+        assert out.axes["time"].offset == k * 0.05
+        assert list(out.axes["ch"].data) == ["x_a", "y_a", "z_b"]
+    out = proc._concat(m(_host(5, 2), ch_a, 1.0, {"s": "A"}), m(_host(5, 1), ch_b, 1.0))
+    assert list(out.axes["ch"].data["s"]) == ["A", "A", ""]
+    ch_w = AxisArray.CoordinateAxis(np.asarray(["w"]), dims=["ch"])
+    out = proc._concat(m(_host(5, 2), ch_a, 1.0), m(_host(5, 1), ch_w, 1.0))
+    assert list(out.axes["ch"].data) == ["x_a", "y_a", "w_b"] and out.attrs == {}
+    out = proc._concat(m(_host(5, 2), ch_a, 1.0), m(_host(5, 1, dtype="float64"), ch_w, 1.0))
+    assert out.data.dtype == np.float64
+    with pytest.raises(ValueError, match="^axis: cannot join"):
+        proc._concat(m(_host(5, 2), ch_a, 1.0), m(_host(6, 1), ch_w, 1.0))
