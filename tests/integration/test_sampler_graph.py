@@ -1,6 +1,8 @@
 """The Sampler in a real graph: data from a source in the main process, triggers from a
 source in another process (``process_components``), epochs to a recording sink. However the
-two streams interleave on the way, the epochs are those of offline sampling."""
+two streams interleave on the way, the epochs are those of offline sampling. The same source
+feeds a BinnedAggregate (its Unit publishes only messages that close a bin), and the
+TriggerGenerator runs on ezmsg-baseproc's Clock."""
 
 from __future__ import annotations
 
@@ -13,6 +15,12 @@ import numpy as np
 import pytest
 from ezmsg.baseproc import Clock, ClockSettings
 
+from ezmsg_sigproc_units.aggregate import AggregationFunction
+from ezmsg_sigproc_units.binned_aggregate import (
+    BinnedAggregate,
+    BinnedAggregateSettings,
+    BinnedAggregateTransformer,
+)
 from ezmsg_sigproc_units.sampler import (
     Sampler,
     SamplerSettings,
@@ -27,6 +35,8 @@ from tests.helpers.graph import (
     ChunkSourceSettings,
     RecordingSink,
     RecordingSinkSettings,
+    chunk_messages,
+    concat,
     load,
     run_graph,
     whole_message,
@@ -34,6 +44,8 @@ from tests.helpers.graph import (
 
 SETTINGS = SamplerSettings(buffer_dur=4.0, period=(-0.2, 0.15))  # the whole 3 s signal
 TRIGGER_TIMES = (0.25, 0.9, 1.3, 2.0, 2.7)
+BINNED = BinnedAggregateSettings(bin_duration=0.0375,
+                                 operation=(AggregationFunction.MIN, AggregationFunction.MAX))
 
 
 class TriggerSource(ez.Unit):
@@ -68,6 +80,10 @@ def test_sampler_epochs_in_a_graph_with_remote_triggers(tmp_path):
         (e,) = proc(SampleTriggerMessage(timestamp=t))
         offline[round(e.axes["time"].offset, 9)] = np.asarray(e.data)
     n_epoch = sum(v.shape[0] for v in offline.values())
+    binned = BinnedAggregateTransformer(BINNED)
+    outs = [binned(m) for m in chunk_messages(ChunkSourceSettings())]
+    bins = np.concatenate([np.asarray(o.data) for o in outs])
+    n_published = sum(o.data.shape[0] > 0 for o in outs)
 
     path = tmp_path / "epochs.pkl"
     remote = RemoteTriggers()
@@ -75,14 +91,22 @@ def test_sampler_epochs_in_a_graph_with_remote_triggers(tmp_path):
         "SRC": ChunkSource(ChunkSourceSettings()),
         "SAMPLER": Sampler(SETTINGS),
         "TRIGGERS": remote,
+        "BINNED": BinnedAggregate(BINNED),
         "SINK": RecordingSink(RecordingSinkSettings(
-            path=str(path), expect={0: ("time", n_epoch, len(TRIGGER_TIMES))})),
+            path=str(path), expect={0: ("time", n_epoch, len(TRIGGER_TIMES)),
+                                    1: ("time", bins.shape[0], n_published)})),
     }
     conns = ((comps["SRC"].OUTPUT_SIGNAL, comps["SAMPLER"].INPUT_SIGNAL),
+             (comps["SRC"].OUTPUT_SIGNAL, comps["BINNED"].INPUT_SIGNAL),
+             (comps["BINNED"].OUTPUT_SIGNAL, comps["SINK"].INPUT_1),
              (remote.OUTPUT_TRIGGER, comps["SAMPLER"].INPUT_TRIGGER),
              (comps["SAMPLER"].OUTPUT_SIGNAL, comps["SINK"].INPUT_0))
     run_graph("sampler_graph", comps, conns, [path], deadline=30.0,
               process_components=[remote])
+    got_bins = load(path)[1]
+    assert len(got_bins) == n_published  # no empty message was published
+    np.testing.assert_array_equal(concat(got_bins, "time"), bins)
+    assert got_bins[0].dims == ["time", "ch", "metric"]
     recs = load(path)[0]
     assert len(recs) == len(TRIGGER_TIMES)
     got = {}
