@@ -37,6 +37,8 @@ def same_layout(msg: AxisArray, q: tuple) -> bool:
     if (msg.attrs or None) is not q[6]:
         return False
     shape, si = msg.data.shape, q[7]
+    if si == 0:
+        return shape[1:] == q[8]
     return (shape if si is None else shape[:si] + shape[si + 1:]) == q[8]
 
 

@@ -147,6 +147,8 @@ class AlignAlongAxisProcessor:
 
     def _check_rate(self, side: int, gain: float | None, linear: bool) -> None:
         st, rtol = self._state, self.settings.gain_rtol
+        if linear and gain == st.gain and st.last_gain[side] == gain:
+            return  # as before (the other input was checked against it when it came)
         if linear:
             last = list(st.last_gain)
             last[side] = gain

@@ -141,11 +141,13 @@ class ConcatProcessor:
 
     def push_a(self, msg: AxisArray) -> None:
         self._state.queue_a.append(msg)
-        self._notify()
+        if self._event is not None:
+            self._event.set()
 
     def push_b(self, msg: AxisArray) -> None:
         self._state.queue_b.append(msg)
-        self._notify()
+        if self._event is not None:
+            self._event.set()
 
     def _notify(self) -> None:
         if self._event is not None:
@@ -176,18 +178,17 @@ class ConcatProcessor:
             if (type(xa) is np.ndarray and type(xb) is np.ndarray and xa.dtype == xb.dtype
                     and same_layout(a, plan[1]) and same_layout(b, plan[2])
                     and (plan[3] is None or xa.shape[plan[3]] == xb.shape[plan[4]])):
-                return self._emit(a, np.concatenate((xa, xb), axis=plan[5]) if plan[6]
-                                  else np.stack((xa, xb), axis=-1), plan)
+                data = (np.concatenate((xa, xb), axis=plan[5]) if plan[6]
+                        else np.stack((xa, xb), axis=-1))
+                axes = plan[7].copy()
+                live = a.axes
+                for name in plan[8]:
+                    axes[name] = live[name]
+                attrs = self._state.merged_attrs
+                return replace_fields(a, data, dims=plan[9], axes=axes,
+                                      key=a.key if plan[10] is None else plan[10],
+                                      attrs=dict(attrs) if attrs else {})
         return self._general(a, b)
-
-    def _emit(self, a: AxisArray, data: typing.Any, plan: tuple) -> AxisArray:
-        axes = plan[7].copy()
-        live = a.axes
-        for name in plan[8]:
-            axes[name] = live[name]
-        key = self.settings.new_key if self.settings.new_key is not None else a.key
-        return replace_fields(a, data, dims=plan[9], axes=axes, key=key,
-                              attrs=dict(self._state.merged_attrs or {}))
 
     def _general(self, a: AxisArray, b: AxisArray) -> AxisArray:
         st, dim = self._state, self.settings.axis
@@ -229,7 +230,9 @@ class ConcatProcessor:
         live = tuple(n for n in a.axes if n not in cached)
         self._plan = (st, layout(a, sd), layout(b, self._stream_dim(b)), si,
                       None if si is None else b.dims.index(sd), ix, dim in a.dims,
-                      {n: ax for n, ax in out.axes.items() if n not in live}, live, out.dims)
+                      {n: ax for n, ax in out.axes.items() if n not in live}, live,
+                      None if dim in a.dims else out.dims,
+                      self.settings.new_key)
         return out
 
     def _stream_dim(self, msg: AxisArray) -> str | None:
