@@ -17,6 +17,7 @@ import warnings
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from .._backend import array_namespace, device_of, zeros
+from .._buffer_chunks import clone_axis as _clone
 from .._buffer_chunks import copier
 from .._messages import axis_index, replace_fields
 from .buffer import HybridBuffer
@@ -138,9 +139,17 @@ class HybridAxisBuffer:
 
     def peek(self, n_samples: int | None = None) -> LinearAxis | CoordinateAxis:
         if self._coords_buffer is not None:
-            return dataclasses.replace(self._coords_template,
-                                       data=self._coords_buffer.peek(n_samples))
-        return dataclasses.replace(self._linear_axis)
+            return _clone(self._coords_template, data=self._coords_buffer.peek(n_samples))
+        return _clone(self._linear_axis)
+
+    def _read(self, n_samples: int | None, n_data: int) -> LinearAxis | CoordinateAxis:
+        """``peek`` and ``seek`` in one, as the owner's data buffer just read ``n_data``."""
+        if self._coords_buffer is not None:
+            return _clone(self._coords_template, data=self._coords_buffer.read(n_samples))
+        out = _clone(self._linear_axis)
+        if self.seek(n_data) != n_data:
+            raise RuntimeError(f"axis buffer could not advance {n_data} samples")
+        return out
 
     def seek(self, n_samples: int) -> int:
         if self._coords_buffer is not None:
@@ -267,6 +276,14 @@ class HybridAxisArrayBuffer:
     def _sync(self) -> None:
         self._axis_buffer._follow_count(self._data_buffer.available(), self._drop_newest)
 
+    def _follow_loss(self, before: int, k: int) -> None:
+        """After the data buffer advanced ``k`` of ``before`` samples: samples a flush
+        overwrote (or dropped) leave the axis too."""
+        lost = before - k - self._data_buffer.available()
+        if lost:
+            self._axis_buffer._follow_count(self._axis_buffer.available() - lost,
+                                            self._drop_newest)
+
     def write(self, msg: AxisArray) -> None:
         """Append a message (the first one sets the layout; later ones are permuted to it)."""
         if self._data_buffer is None:
@@ -299,10 +316,7 @@ class HybridAxisArrayBuffer:
             return 0
         before = self._data_buffer.available()
         k = self._data_buffer.seek(n_samples)
-        lost = before - k - self._data_buffer.available()  # overwritten by a flush
-        if lost:
-            self._axis_buffer._follow_count(self._axis_buffer.available() - lost,
-                                            self._drop_newest)
+        self._follow_loss(before, k)
         skipped = self._axis_buffer.seek(k)
         if skipped != k:
             raise RuntimeError(f"axis buffer skipped {skipped} samples, data buffer {k}")
@@ -310,14 +324,16 @@ class HybridAxisArrayBuffer:
 
     def read(self, n_samples: int | None = None) -> AxisArray | None:
         """The oldest unread samples as a message, advancing (None when there are none)."""
-        out = self.peek(n_samples)
-        if out is None:
+        buf = self._data_buffer
+        before = 0 if buf is None else buf.available()
+        if before == 0 or n_samples == 0:
             return None
-        n = out.data.shape[self._sample_axis]
-        if n == 0:
-            return None
-        self.seek(n)
-        return out
+        data = buf.read(n_samples)
+        k = data.shape[self._sample_axis]
+        self._follow_loss(before, k)
+        out_axis = self._axis_buffer._read(n_samples, k)
+        return replace_fields(self._template_msg, data,
+                              axes={**self._template_msg.axes, self._axis: out_axis})
 
     def prune(self, n_samples: int) -> int:
         """Discard all but the newest ``n_samples`` unread samples."""
