@@ -8,6 +8,8 @@ from typing import Any
 from .catalog_base import Config, _p
 
 _CWT = ("wavelets", "CWTTransformer", "CWTSettings")
+_FB = ("fbcca", "FBCCATransformer", "FBCCASettings")
+_SFB = ("fbcca", "StreamingFBCCATransformer", "StreamingFBCCASettings")
 _FBD = ("filterbankdesign", "FilterbankDesignTransformer", "FilterbankDesignSettings")
 
 
@@ -34,4 +36,15 @@ def configs() -> list[Config]:
                                                 wavelet="morl", min_phase="hilbert")),
         Config("filterbankdesign", "kaiser bank conv", _kaiser_bank("conv")),
         Config("filterbankdesign", "kaiser bank fft", _kaiser_bank("fft")),
+        Config("fbcca", "cca softmax", _p(*_FB, time_dim="time", ch_dim="ch",
+                                          freqs=[10.0, 12.0, 15.0], harmonics=2)),
+        Config("fbcca", "cca scores max_int_time",
+               _p(*_FB, time_dim="time", ch_dim="ch", freqs=[10.0, 12.0], softmax_beta=0.0,
+                  max_int_time=0.15)),
+        Config("fbcca", "streaming filterbank",
+               _p(*_SFB, time_dim="time", ch_dim="ch", freqs=[10.0, 12.0], harmonics=2,
+                  filterbank_dim="band", subbands=2, window_dur=0.1, window_shift=0.1)),
+        Config("fbcca", "streaming no filterbank",
+               _p(*_SFB, time_dim="time", ch_dim="ch", freqs=[10.0, 12.0], harmonics=2,
+                  window_dur=0.1, window_shift=0.05)),
     ]
