@@ -105,7 +105,12 @@ class BinSchedule:
         avail = first_new + n_new
         offset = in_offset - first_new * gain_in + done * self._out_gain
         cuts: list[int] = []
-        if spb > 0:
+        if spb > 0 and spb.is_integer():  # whole samples: int(k * spb) == k * spb exactly
+            w = int(spb)
+            n_closed = avail // w - done
+            if n_closed > 0:
+                cuts = list(range((done + 1) * w - base, (done + n_closed) * w - base + 1, w))
+        elif spb > 0:
             m = done + 1
             # bins whose end int(m * spb) lies within the samples available
             last = max(int(math.floor((avail + 1) / spb)) + 1, m)
