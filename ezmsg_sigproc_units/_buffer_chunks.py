@@ -11,6 +11,7 @@ of small writes costs one concatenation per read, not one per later read.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import importlib
 import pickle
@@ -60,14 +61,19 @@ def copier(xp: Any) -> Callable[[Any], Any]:
     return functools.partial(xp.asarray, copy=True)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def clone_axis(axis: Any, **changes: Any) -> Any:
     """A copy of an axis dataclass with ``changes`` (``dataclasses.replace`` without its
-    per-call field walk: 0.3 us instead of 2.5 us; cached attributes are not copied)."""
-    out = object.__new__(type(axis))
-    fields = {k: v for k, v in axis.__dict__.items() if k[0] != "_"}
-    fields.update(changes)
-    out.__dict__.update(fields)
-    return out
+    per-call field walk; caches such as a fingerprint are not carried)."""
+    cls = type(axis)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    kw = {n: getattr(axis, n) for n in names}
+    kw.update(changes)
+    return cls(**kw)
 
 
 def grown_capacity(capacity: int, min_capacity: int, bytes_per_sample: int,
