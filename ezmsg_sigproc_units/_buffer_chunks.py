@@ -103,7 +103,7 @@ def portable_state(state: dict) -> dict:
     dtype by name (MLX dtypes do not pickle), the device only where it pickles (JAX's does
     not: the default device after unpickling), the copy function found again on the next
     write."""
-    state = dict(state, xp=namespace_name(state["xp"]), _copy=None)
+    state = dict(state, xp=namespace_name(state["xp"]), _copy=None, _dtype_seen=None)
     if not _pickles(state["_dtype"]):
         state["_dtype"] = ("__dtype__", dtype_name(state["_dtype"]))
     if not _pickles(state["_device"]):

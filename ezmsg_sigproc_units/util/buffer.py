@@ -94,6 +94,8 @@ class HybridBuffer(OverflowPolicy):
         self._flush_at = {"immediate": 0, "threshold": threshold if threshold > 0 else math.inf,
                           "on_demand": math.inf}[update_strategy]
         self._copy: typing.Callable | None = None
+        self._dtype_seen: typing.Any = None
+        self._tidy_at = 8  # stored blocks that make a write tidy up (see _tidy)
         self._last_overflow = 0
         self._bps = itemsize(array_namespace, dtype) * math.prod(self._other_shape)
         self._set_capacity(self._capacity)
@@ -151,7 +153,8 @@ class HybridBuffer(OverflowPolicy):
             self._check_room(queued)
         if n:
             store = self._store
-            if block.dtype is self._dtype or block.dtype == self._dtype:
+            dtype = block.dtype
+            if dtype is self._dtype_seen or dtype == self._dtype:
                 block = (self._copy or self._copier(block))(block)
             else:
                 block = (store.xp or array_namespace(block)).astype(block, self._dtype)
@@ -159,8 +162,8 @@ class HybridBuffer(OverflowPolicy):
             chunks.append(block)
             store.starts.append(store.end)
             store.end += n
-            if len(chunks) > MAX_CHUNKS:
-                store.merge_all()
+            if len(chunks) > self._tidy_at or n >= self._capacity:
+                self._tidy()
             self._deque_len = queued
             if queued > self._capacity:
                 self._bound_queue()
@@ -171,7 +174,17 @@ class HybridBuffer(OverflowPolicy):
     def _copier(self, block: Array) -> typing.Callable:
         self._store.xp = xp = array_namespace(block)
         self._copy = copier(xp)
+        self._dtype_seen = block.dtype  # the same dtype object on later writes: one `is`
         return self._copy
+
+    def _tidy(self) -> None:
+        """Every few writes: forget blocks that fell out of the ring's history; merge the
+        blocks into one when there are many (small writes)."""
+        self._trim()
+        store = self._store
+        if len(store.chunks) > MAX_CHUNKS:
+            store.merge_all()
+        self._tidy_at = max(8, len(store.chunks) + 4)
 
     def flush(self) -> None:
         """Move the queued samples into the ring, applying the overflow strategy."""
@@ -236,17 +249,12 @@ class HybridBuffer(OverflowPolicy):
                 if unread:
                     return self._read_through(n_samples)
                 self._flush()
-                unread, valid = self._unread, self._valid
+                unread = self._unread
             else:  # the queued samples fit: no overflow strategy to apply
                 self._unread = unread = avail
                 valid = self._valid + queued
-                self._valid = valid = valid if valid < cap else cap
+                self._valid = valid if valid < cap else cap
                 self._deque_len = 0
-            starts = self._store.starts  # forget blocks that fell out of the ring's history,
-            keep = self._pos - valid + unread  # in batches of 4 or of a capacity
-            if len(starts) > 1 and starts[1] <= keep and (
-                    keep - starts[0] >= cap or len(starts) > 4 and starts[4] <= keep):
-                self._trim()
         n = n_samples if n_samples < unread else unread
         if n <= 0:
             return self._empty()
