@@ -147,3 +147,19 @@ def test_new_axis_merge():
 def test_bad_settings(field, value):
     with pytest.raises(ValueError, match=f"^{field}"):
         MergeSettings(**{field: value})
+
+
+def test_read_only_axes_and_inputs_untouched():
+    from types import MappingProxyType
+
+    msgs_a = _chunks(Backend.NUMPY, HA, 0, [30, 30, 40], ["a0", "a1"])
+    msgs_b = _chunks(Backend.NUMPY, HB, LAG, [45, 45], ["b0", "b1", "b2"])
+    ro = [AxisArray(m.data, dims=list(m.dims), axes=MappingProxyType(dict(m.axes)), key=m.key)
+          for m in msgs_a + msgs_b]
+    before = [(m.data.copy(), dict(m.axes)) for m in ro]
+    outs = _feed(MergeProcessor(MergeSettings()), ro[:3], ro[3:], [0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(np.concatenate([o.data for o in outs]),
+                                  np.concatenate([HA[LAG:LAG + N_B], HB], axis=1))
+    for m, (data, axes) in zip(ro, before, strict=True):
+        np.testing.assert_array_equal(m.data, data)
+        assert dict(m.axes) == axes
