@@ -293,6 +293,15 @@ class AlignAlongAxis(ez.Unit):
     async def initialize(self) -> None:
         self.processor = AlignAlongAxisProcessor(settings=self.SETTINGS)
 
+    def _guarded(self, push: typing.Callable, msg: AxisArray) -> _AlignPair | None:
+        """A message the processor refuses (another rate, a full buffer under "raise") is
+        logged and dropped; the stream goes on."""
+        try:
+            return push(msg)
+        except (ValueError, OverflowError) as exc:
+            ez.logger.error(f"AlignAlongAxis: message dropped: {exc}")
+            return None
+
     async def _emit(self, pair: _AlignPair | None) -> typing.AsyncGenerator:
         if pair is not None:
             materialize(pair[0].data)
@@ -304,12 +313,12 @@ class AlignAlongAxis(ez.Unit):
     @ez.publisher(OUTPUT_SIGNAL_A)
     @ez.publisher(OUTPUT_SIGNAL_B)
     async def on_a(self, msg: AxisArray) -> typing.AsyncGenerator:
-        async for out in self._emit(self.processor.push_a(msg)):
+        async for out in self._emit(self._guarded(self.processor.push_a, msg)):
             yield out
 
     @ez.subscriber(INPUT_SIGNAL_B)
     @ez.publisher(OUTPUT_SIGNAL_A)
     @ez.publisher(OUTPUT_SIGNAL_B)
     async def on_b(self, msg: AxisArray) -> typing.AsyncGenerator:
-        async for out in self._emit(self.processor.push_b(msg)):
+        async for out in self._emit(self._guarded(self.processor.push_b, msg)):
             yield out
