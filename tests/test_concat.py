@@ -238,3 +238,27 @@ def test_repeated_metadata_objects():
     assert out.data.dtype == np.float64
     with pytest.raises(ValueError, match="^axis: cannot join"):
         proc._concat(m(_host(5, 2), ch_a, 1.0), m(_host(6, 1), ch_w, 1.0))
+
+
+def test_any_interleaving_same_pairs():
+    msgs_a = [_msg(Backend.NUMPY, _host(n, 2, s)) for s, n in enumerate([3, 0, 1, 5, 2])]
+    msgs_b = [_msg(Backend.NUMPY, _host(n, 1, 9 + s), labels=["z"])
+              for s, n in enumerate([3, 0, 1, 5, 2])]
+    ref = [np.concatenate([a.data, b.data], 1) for a, b in zip(msgs_a, msgs_b, strict=True)]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        order = np.array([0] * 5 + [1] * 5)
+        rng.shuffle(order)
+        proc, ia, ib, outs = ConcatProcessor(ConcatSettings()), 0, 0, []
+        for side in order:
+            if side == 0:
+                proc.push_a(msgs_a[ia])
+                ia += 1
+            else:
+                proc.push_b(msgs_b[ib])
+                ib += 1
+            while (out := proc()) is not None:
+                outs.append(out.data)
+        assert len(outs) == 5
+        for got, want in zip(outs, ref, strict=True):
+            np.testing.assert_array_equal(got, want)
