@@ -42,6 +42,18 @@ def same_layout(msg: AxisArray, q: tuple) -> bool:
     return (shape if si is None else shape[:si] + shape[si + 1:]) == q[8]
 
 
+def same_pair(a: AxisArray, b: AxisArray, plan: tuple) -> bool:
+    """Both inputs NumPy arrays of one dtype with the last pair's layout (``same_layout``) and
+    equal stream lengths: the fast path applies."""
+    xa, xb = a.data, b.data
+    if type(xa) is not np.ndarray or type(xb) is not np.ndarray or (
+            xa.dtype is not xb.dtype and xa.dtype != xb.dtype):
+        return False
+    if not (same_layout(a, plan[1]) and same_layout(b, plan[2])):
+        return False
+    return plan[3] is None or xa.shape[plan[3]] == xb.shape[plan[4]]
+
+
 def attrs_digest(attrs: dict | None) -> frozenset:
     items = (attrs or {}).items()
     try:

@@ -42,7 +42,7 @@ from ._concat_axes import (
     promote_attrs,
     split_attrs,
 )
-from ._concat_plan import attrs_digest, layout, same_backend, same_layout
+from ._concat_plan import attrs_digest, layout, same_backend, same_pair
 from ._messages import replace_fields
 from .util.channels import AxisFingerprintMemo
 from .util.message import with_fingerprint
@@ -173,21 +173,17 @@ class ConcatProcessor:
     def _concat(self, a: AxisArray, b: AxisArray) -> AxisArray:
         """A and B joined along ``settings.axis`` (the metadata rebuilt when it changed)."""
         plan = self._plan
-        if plan is not None and plan[0] is self._state:
-            xa, xb = a.data, b.data
-            if (type(xa) is np.ndarray and type(xb) is np.ndarray and xa.dtype == xb.dtype
-                    and same_layout(a, plan[1]) and same_layout(b, plan[2])
-                    and (plan[3] is None or xa.shape[plan[3]] == xb.shape[plan[4]])):
-                data = (np.concatenate((xa, xb), axis=plan[5]) if plan[6]
-                        else np.stack((xa, xb), axis=-1))
-                axes = plan[7].copy()
-                live = a.axes
-                for name in plan[8]:
-                    axes[name] = live[name]
-                attrs = self._state.merged_attrs
-                return replace_fields(a, data, dims=plan[9], axes=axes,
-                                      key=a.key if plan[10] is None else plan[10],
-                                      attrs=dict(attrs) if attrs else {})
+        if plan is not None and plan[0] is self._state and same_pair(a, b, plan):
+            data = (np.concatenate((a.data, b.data), axis=plan[5]) if plan[6]
+                    else np.stack((a.data, b.data), axis=-1))
+            axes = plan[7].copy()
+            live = a.axes
+            for name in plan[8]:
+                axes[name] = live[name]
+            attrs = self._state.merged_attrs
+            return replace_fields(a, data, dims=plan[9], axes=axes,
+                                  key=a.key if plan[10] is None else plan[10],
+                                  attrs=dict(attrs) if attrs else {})
         return self._general(a, b)
 
     def _general(self, a: AxisArray, b: AxisArray) -> AxisArray:
