@@ -31,6 +31,7 @@ from ._messages import axis_index, replace_fields
 from ._processors import StatelessTransformer
 from ._units import TransformerUnit
 from ._validate import check_count, check_real
+from .filterbank import FilterbankMode
 from .filterbankdesign import FilterbankDesignSettings, FilterbankDesignTransformer
 from .kaiser import KaiserFilterSettings
 from .util.message import SampleTriggerMessage, with_fingerprint
@@ -133,8 +134,7 @@ class FBCCATransformer(StatelessTransformer[FBCCASettings, AxisArray, AxisArray]
         outer = tuple(x.shape[: len(keep)])
         nb, T, c = x.shape[-3:]
         x = xp.reshape(x if x.dtype == dt else xp.astype(x, dt), (math.prod(outer) * nb, T, c))
-        t = np.asarray(message.ax(s.time_dim).values, dtype=np.float64)
-        t = t - t[0] if t.shape[0] else t
+        t = _times(message.axes.get(s.time_dim), message, s.time_dim, T)
         n = T
         if s.max_int_time > 0 and T:
             n = int(np.argmin(np.abs(t - s.max_int_time)))
@@ -154,6 +154,16 @@ class FBCCATransformer(StatelessTransformer[FBCCASettings, AxisArray, AxisArray]
         return replace_fields(message, data=xp.reshape(score, outer + (F,)),
                               dims=[message.dims[i] for i in keep] + [s.target_freq_dim],
                               axes=axes)
+
+
+def _times(ax: Any, message: AxisArray, dim: str, n: int) -> np.ndarray:
+    """Sample times from the window's first sample (s): exact multiples of the period for a
+    LinearAxis (the reference cache key repeats from window to window)."""
+    gain = getattr(ax, "gain", None)
+    if isinstance(ax, AxisArray.LinearAxis) and gain is not None:
+        return np.arange(n) * float(gain)
+    t = np.asarray(message.ax(dim).values, dtype=np.float64)
+    return t - t[0] if t.shape[0] else t
 
 
 class FBCCA(TransformerUnit[FBCCASettings, AxisArray, AxisArray, FBCCATransformer]):
@@ -218,7 +228,8 @@ class StreamingFBCCATransformer(CompositeProcessor[StreamingFBCCASettings, AxisA
                                             ripple=s.ripple_db, width=s.trans_bw,
                                             pass_zero=False) for e in edges[:-1]]
             out["filterbank"] = FilterbankDesignTransformer(FilterbankDesignSettings(
-                filters=filters, axis=s.time_dim, new_axis=s.filterbank_dim))
+                filters=filters, mode=FilterbankMode.AUTO, axis=s.time_dim,
+                new_axis=s.filterbank_dim))  # AUTO: the same numbers, FFT for long kernels
         out["window"] = WindowTransformer(WindowSettings(
             axis=s.time_dim, newaxis=s.window_dim, window_dur=s.window_dur,
             window_shift=s.window_shift, zero_pad_until="shift"))

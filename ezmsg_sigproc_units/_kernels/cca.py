@@ -7,10 +7,12 @@ reference column), built on the host by ``reference_bases``. Output ``(B, F)``.
 
 Method: with ``Xc`` the centred signal, ``Cxx = Xc^T Xc = V diag(w) V^T``; the whitened
 signal ``Zx = Xc V diag(w^-1/2)`` (directions with ``w <= c * eps * max(w)`` dropped: zero or
-collinear channels) has orthonormal columns, and the canonical correlations are the singular
-values of ``Zx^T Zy``; the largest is the square root of the largest eigenvalue of the smaller
-Gram matrix of that product. Every step is a batched product or a symmetric eigen-solve of a
-c x c or r x r matrix: no host synchronisation, no data-dependent shapes.
+collinear channels) has orthonormal columns (with more channels than samples, ``Zx`` is the
+eigenvectors of ``Xc Xc^T`` instead: the same span, a T x T solve), and the canonical
+correlations are the singular values of ``Zx^T Zy``; the largest is the square root of the
+largest eigenvalue of the smaller Gram matrix of that product. Every step is a batched product
+or a symmetric eigen-solve of a small matrix: no host synchronisation, no data-dependent
+shapes.
 """
 
 from __future__ import annotations
@@ -48,12 +50,18 @@ def rho_max(xp: Any, x: Any, zy: Any) -> Any:
     F, _, r = zy.shape
     xc = x - xp.mean(x, axis=1, keepdims=True)
     xt = xp.permute_dims(xc, (0, 2, 1))  # (B, c, T)
-    w, v = xp.linalg.eigh(xt @ xc)  # (B, c), (B, c, c)
-    keep = w > xp.max(w, axis=1, keepdims=True) * (c * _eps(x.dtype))
-    inv = xp.where(keep, 1.0 / xp.sqrt(xp.where(keep, w, 1.0)), 0.0)
-    wx = v * xp.reshape(inv, (B, 1, c))  # (B, c, c): Zx = Xc @ wx
+    if c > T:  # more channels than samples: a basis of the span from the T x T side
+        w, u = xp.linalg.eigh(xc @ xt)  # (B, T), (B, T, T)
+        keep = w > xp.max(w, axis=1, keepdims=True) * (T * _eps(x.dtype))
+        zxt = xp.permute_dims(xp.where(xp.reshape(keep, (B, 1, T)), u, 0.0), (0, 2, 1))
+        c = T
+    else:
+        w, v = xp.linalg.eigh(xt @ xc)  # (B, c), (B, c, c)
+        keep = w > xp.max(w, axis=1, keepdims=True) * (c * _eps(x.dtype))
+        inv = xp.where(keep, 1.0 / xp.sqrt(xp.where(keep, w, 1.0)), 0.0)
+        zxt = xp.permute_dims(v * xp.reshape(inv, (B, 1, c)), (0, 2, 1)) @ xt  # Zx^T
     zyf = xp.reshape(xp.permute_dims(zy, (1, 0, 2)), (T, F * r))
-    m = xp.permute_dims(wx, (0, 2, 1)) @ (xt @ zyf)  # (B, c, F * r) = Zx^T Zy
+    m = zxt @ zyf  # (B, c, F * r) = Zx^T Zy
     m = xp.permute_dims(xp.reshape(m, (B, c, F, r)), (0, 2, 1, 3))  # (B, F, c, r)
     mt = xp.permute_dims(m, (0, 1, 3, 2))
     g = m @ mt if c <= r else mt @ m

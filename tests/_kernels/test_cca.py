@@ -27,6 +27,17 @@ def test_rho_max_every_backend(backend, float_dtype):
     assert_close(got, ref, xp=backend.xp, device=backend.device, dtype=float_dtype, rtol=rtol)
 
 
+def test_more_channels_than_samples(backend):
+    rng = np.random.default_rng(1)
+    t = np.arange(12) / 100.0
+    x = rng.standard_normal((2, 12, 3)) @ rng.standard_normal((3, 20))  # rank 3 < T < c
+    zy = cca.reference_bases(t, [10.0, 20.0], 1)
+    ref = np.array([[_definition(x[b], zy[f]) for f in range(2)] for b in range(2)])
+    got = cca.rho_max(backend.xp, backend.asarray(x), backend.asarray(zy))
+    assert_close(got, ref, xp=backend.xp, device=backend.device, dtype=x.dtype,
+                 rtol=1e-4 if backend.value == "mlx" else 1e-9)
+
+
 def test_reference_bases_orthonormal_and_drop_zero_columns():
     t = np.arange(8) / 8.0
     zy = cca.reference_bases(t, [2.0], 2)  # 4 Hz at fs 8: sin(2*pi*4*t) == 0
