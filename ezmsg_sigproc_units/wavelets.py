@@ -190,9 +190,10 @@ def cwt(
     frequencies: list | tuple | np.ndarray | None,
     wavelet: Any,
     min_phase: MinPhaseMode = MinPhaseMode.NONE,
-    axis: str | None = None,
+    axis: str | None = "time",
     scales: list | tuple | np.ndarray | None = None,
 ) -> CWTTransformer:
-    """A :class:`CWTTransformer` (defaults as :class:`CWTSettings`)."""
+    """A :class:`CWTTransformer` (defaults as :class:`CWTSettings`, except ``axis``:
+    ``"time"``, as the peer's factory)."""
     return CWTTransformer(CWTSettings(frequencies=frequencies, wavelet=wavelet,
                                       min_phase=min_phase, axis=axis, scales=scales))
