@@ -31,7 +31,6 @@ from ._messages import axis_index, replace_fields
 from ._processors import StatelessTransformer
 from ._units import TransformerUnit
 from ._validate import check_count, check_real
-from .filterbank import FilterbankMode
 from .filterbankdesign import FilterbankDesignSettings, FilterbankDesignTransformer
 from .kaiser import KaiserFilterSettings
 from .util.message import SampleTriggerMessage, with_fingerprint
@@ -228,8 +227,7 @@ class StreamingFBCCATransformer(CompositeProcessor[StreamingFBCCASettings, AxisA
                                             ripple=s.ripple_db, width=s.trans_bw,
                                             pass_zero=False) for e in edges[:-1]]
             out["filterbank"] = FilterbankDesignTransformer(FilterbankDesignSettings(
-                filters=filters, mode=FilterbankMode.AUTO, axis=s.time_dim,
-                new_axis=s.filterbank_dim))  # AUTO: the same numbers, FFT for long kernels
+                filters=filters, axis=s.time_dim, new_axis=s.filterbank_dim))
         out["window"] = WindowTransformer(WindowSettings(
             axis=s.time_dim, newaxis=s.window_dim, window_dur=s.window_dur,
             window_shift=s.window_shift, zero_pad_until="shift"))

@@ -203,3 +203,20 @@ def test_fft_size():
             while m % p == 0:
                 m //= p
         assert m == 1
+
+
+def test_direct_path_in_blocks_equals_fft_path():
+    """The direct path (backends whose FFT loses float64) agrees with the FFT path, also when
+    its gathered windows are split into blocks."""
+    taps = _cwt_design.design("morl", FREQS, None, 1 / FS, False)[0]
+    host = _host(n=70, ch=2, seed=11)
+    m = taps.shape[0] - 1
+    tail = np.random.default_rng(12).standard_normal((m, 2))
+    fft, _ = _cwt.cwt_bank(np, (_cwt.bank_spectrum(np, taps, _cwt.fft_size(70 + m)),), tail,
+                           host, direct=False, ms=(m,), span=(_cwt.spans(taps),), n_cplx=(0,))
+    direct, new_tail = _cwt.cwt_bank(np, (taps,), tail, host, direct=True, ms=(m,),
+                                     span=(_cwt.spans(taps),), n_cplx=(0,))
+    np.testing.assert_allclose(direct, fft, rtol=1e-10, atol=1e-12)
+    blocks = _cwt._direct_windows(np, taps, np.concatenate([tail, host]), 70, budget=500)
+    np.testing.assert_allclose(np.transpose(blocks, (1, 2, 0)), direct, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(new_tail, np.concatenate([tail, host])[70:])

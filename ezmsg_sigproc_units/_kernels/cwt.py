@@ -148,15 +148,21 @@ def _join(xp: Any, ys: list, n_cplx: tuple[int, ...]) -> Any:
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
-def _direct_windows(xp: Any, taps: Any, e: Any, T: int) -> Any:
-    """``(T, C, kk)`` direct convolution: ``y[t] = sum_j taps[j] e[t + mg - j]``."""
+def _direct_windows(xp: Any, taps: Any, e: Any, T: int, budget: int = 1 << 22) -> Any:
+    """``(T, C, kk)`` direct convolution: ``y[t] = sum_j taps[j] e[t + mg - j]``, in blocks of
+    outputs whose gathered windows stay under ``budget`` elements."""
     mg, C = taps.shape[0] - 1, e.shape[1]
     dev = device_of(e)
-    t = xp.reshape(arange(xp, T, dtype=xp.int32, device=dev), (T, 1))
+    step = max(1, budget // ((mg + 1) * max(C, 1)))
     j = xp.reshape(arange(xp, mg + 1, dtype=xp.int32, device=dev), (1, mg + 1))
-    idx = xp.reshape(t + mg - j, (T * (mg + 1),))
-    w = xp.reshape(xp.take(e, idx, axis=0), (T, mg + 1, C))
-    return matmul(xp, xp.permute_dims(w, (0, 2, 1)), taps)
+    parts = []
+    for a in range(0, T, step):
+        n = min(step, T - a)
+        t = xp.reshape(arange(xp, a, a + n, dtype=xp.int32, device=dev), (n, 1))
+        idx = xp.reshape(t + mg - j, (n * (mg + 1),))
+        w = xp.reshape(xp.take(e, idx, axis=0), (n, mg + 1, C))
+        parts.append(matmul(xp, xp.permute_dims(w, (0, 2, 1)), taps))
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
 
 def join_complex(xp: Any, y: Any, k: int) -> Any:
