@@ -5,6 +5,7 @@ import scipy.signal
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ezmsg_sigproc_units import _cwt_design
+from ezmsg_sigproc_units._backend import array_namespace
 from ezmsg_sigproc_units._kernels import cwt as _cwt
 from ezmsg_sigproc_units.filterbank import MinPhaseMode
 from ezmsg_sigproc_units.testing import (
@@ -220,3 +221,15 @@ def test_direct_path_in_blocks_equals_fft_path():
     blocks = _cwt._direct_windows(np, taps, np.concatenate([tail, host]), 70, budget=500)
     np.testing.assert_allclose(np.transpose(blocks, (1, 2, 0)), direct, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(new_tail, np.concatenate([tail, host])[70:])
+
+
+def test_float32_stream_resamples_on_the_float32_grid():
+    """As the peer: a float32 stream's kernel indices come from the float32 wavelet grid (at
+    3 Hz and 200 Hz, morl's float32 and float64 grids pick different samples)."""
+    host = _host(n=900, ch=1, dtype="float32", seed=13)
+    out = cwt([3.0], "morl")(AxisArray(host, dims=["time", "ch"],
+                                       axes={"time": AxisArray.TimeAxis(fs=FS)}))
+    ref32, _ = _reference(host, "morl", freqs=[3.0])
+    ref64, _ = _reference(host.astype(np.float64), "morl", freqs=[3.0])
+    assert np.abs(ref32 - ref64).max() > 1e-4 * np.abs(ref64).max()
+    assert_close(out.data, ref32, xp=array_namespace(host), device="cpu", dtype=host.dtype)
