@@ -29,6 +29,7 @@ from .nonfinite import host_all_finite, within
 
 _NAN = float("nan")
 
+
 @functools.lru_cache(maxsize=256)
 def fft_size(need: int) -> int:
     """The smallest even ``2**a 3**b 5**c`` (a >= 1) of at least ``need`` (and 16)."""
