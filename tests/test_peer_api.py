@@ -18,6 +18,7 @@ a new difference appears and when a listed one is closed (remove it from the lis
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import pathlib
 
@@ -165,3 +166,19 @@ def test_the_comparison_catches_differences(peer, ours, expected, monkeypatch):
     assert len(gaps) == len(expected)
     for gap, word in zip(gaps, expected, strict=True):
         assert word in gap
+
+
+REPLACED_BY_PORTABLE_KERNELS = {
+    "util.ewma_mlx_metal", "util.mlx_metal_common", "util.sosfilt_direct",
+    "util.sosfilt_mlx_metal", "util.threaded_filt",
+}
+"""The peer's backend-specific accelerators: our portable kernels replace them
+(docs/migration.md)."""
+
+
+def test_every_module_of_the_peer_exists_here():
+    peer_modules = set(PEER["peer_modules"])
+    assert REPLACED_BY_PORTABLE_KERNELS <= peer_modules  # still the peer's names
+    missing = sorted(m for m in peer_modules - REPLACED_BY_PORTABLE_KERNELS
+                     if importlib.util.find_spec(f"ezmsg_sigproc_units.{m}") is None)
+    assert not missing, f"modules of the peer we do not ship: {missing}"
