@@ -58,8 +58,9 @@ class WindowedUnit(
     """A transformer Unit whose processor emits windows: it publishes only outputs that carry
     at least one (those with zero length along a dim of ``_window_dims``), so downstream
     Units never receive, process and forward empty messages. ``_outputs`` may split one
-    output into several messages. The offline processor is unchanged (one output per input,
-    empty when no window completes)."""
+    output into several messages; a processor that returns a list of messages (one per window,
+    none when none completes) has them published in turn (``_outputs`` returns the list). The
+    offline processor is unchanged (one output per input, empty when no window completes)."""
 
     WINDOW_DIMS: typing.ClassVar[tuple[str, ...]] = ("time",)
     """The output dims that count windows (default: the window stamps' ``time``)."""
@@ -75,7 +76,8 @@ class WindowedUnit(
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
         result = await self.processor.__acall__(message)
-        if result is None or has_no_windows(result, self._window_dims(message)):
+        if result is None or (type(result) is not list
+                              and has_no_windows(result, self._window_dims(message))):
             return
         for out in self._outputs(message, result):
             materialize(out.data)

@@ -7,23 +7,22 @@ messages on the data's device.
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseStatefulTransformer, BaseTransformerUnit, processor_state
+from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
-from ._backend import materialize, namespace_and_device
+from ._backend import namespace_and_device
 from ._kernels import binning, epochs, reductions
 from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from ._validate import check_member, check_real
 from .aggregate import AggregationFunction, aggregate_slices, needs_coordinates
 from .util.binning import BinSchedule, BinStep
-from .util.message import is_empty_along, with_fingerprint
+from .util.message import with_fingerprint
 
 _BY_SLICE = frozenset({"argmin", "argmax", "trapezoid"})  # need coordinates: one per bin
 
@@ -186,17 +185,12 @@ class BinnedAggregateTransformer(StreamAxisMixin, BaseStatefulTransformer[
         return self._output(message, out, step)
 
 
-class BinnedAggregate(TransformerUnit[BinnedAggregateSettings, AxisArray, AxisArray,
-                                      BinnedAggregateTransformer]):
+class BinnedAggregate(WindowedUnit[BinnedAggregateSettings, AxisArray, AxisArray,
+                                   BinnedAggregateTransformer]):
     """Publishes only outputs that carry at least one bin (messages empty along other dims
     still flow, keeping the stream's cadence)."""
 
     SETTINGS = BinnedAggregateSettings
 
-    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        result = self.processor(message)
-        if result is not None and not is_empty_along(result, (self.processor.state.axis,)):
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
+    def _window_dims(self, message: AxisArray) -> tuple[str, ...]:
+        return (self.processor.state.axis,)

@@ -23,7 +23,6 @@ from ezmsg.baseproc import (
     BaseTransformerUnit,
     ClockDrivenState,
     processor_state,
-    profile_subpub,
 )
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
@@ -31,7 +30,7 @@ from ._backend import materialize
 from ._messages import axis_index
 from ._processors import StreamAxisMixin
 from ._sampler_history import SampleHistory
-from ._units import TransformerUnit
+from ._units import WindowedUnit
 from ._validate import check_real
 from .util.message import SampleTriggerMessage
 
@@ -195,7 +194,7 @@ class SamplerTransformer(StreamAxisMixin, BaseStatefulTransformer[
         return self._collect()
 
 
-class Sampler(TransformerUnit[SamplerSettings, AxisArray, AxisArray, SamplerTransformer]):
+class Sampler(WindowedUnit[SamplerSettings, AxisArray, AxisArray, SamplerTransformer]):
     """Data in (``INPUT_SIGNAL``), triggers in (``INPUT_TRIGGER``), one message per epoch out
     (``OUTPUT_SIGNAL``), published as soon as its last sample or its trigger arrives."""
 
@@ -210,13 +209,8 @@ class Sampler(TransformerUnit[SamplerSettings, AxisArray, AxisArray, SamplerTran
             materialize(epoch.data)
             yield self.OUTPUT_SIGNAL, epoch
 
-    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        for epoch in self.processor(message):
-            materialize(epoch.data)
-            yield self.OUTPUT_SIGNAL, epoch
+    def _outputs(self, message: AxisArray, result: list[AxisArray]) -> list[AxisArray]:
+        return result  # one message per epoch
 
 
 def sampler(
