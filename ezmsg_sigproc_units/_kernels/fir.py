@@ -33,10 +33,12 @@ from .._backend import (
     device_of,
     dtype_from_name,
     dtype_name,
+    is_numpy_namespace,
     runs_synchronously,
     zeros,
 )
 from .._backend import fft as _fft
+from . import fir_numpy
 from .linalg import matmul
 from .nonfinite import guard_fir, host_all_finite
 
@@ -149,7 +151,13 @@ def fir_filter(xp: Any, plan: FIRPlan, x: Any, tail: Any) -> tuple[Any, Any]:
     if runs_synchronously(xp, x):
         # NumPy and torch-CPU: a host check waits for nothing, so the guard's extra passes
         # run only for a chunk whose output is not finite.
-        y, new_tail = kernel(xp, table, tail, x)
+        if (plan.method == "direct" and is_numpy_namespace(xp)
+                and fir_numpy.prefers_convolve(plan.ntaps, x.shape[1] * (plan.bank or 1))):
+            y, new_tail = fir_numpy.convolve_bank(plan.taps, tail, x)
+            if plan.bank is None:
+                y = np.reshape(y, (y.shape[0], y.shape[1]))
+        else:
+            y, new_tail = kernel(xp, table, tail, x)
         if host_all_finite(xp, y):
             return y, new_tail
     return compile_kernel(xp, _guarded(kernel, plan.spans))(table, tail, x)

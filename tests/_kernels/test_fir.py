@@ -11,7 +11,7 @@ import scipy.signal as ss
 
 from ezmsg_sigproc_units._backend import to_host
 from ezmsg_sigproc_units._kernels import fir as K
-from ezmsg_sigproc_units.testing import assert_close, random_partitions
+from ezmsg_sigproc_units.testing import Backend, assert_close, random_partitions
 
 FIXED = [0, 1, 30, 0, 70, 49]  # spans direct blocks and FFT frames, empty and 1-sample chunks
 
@@ -160,3 +160,29 @@ def test_bad_taps(taps, match):
 
     with pytest.raises(ValueError, match=match):
         K.fir_plan(xnp, taps, dtype=np.float32, device="cpu")
+
+
+@pytest.mark.parametrize("bank", [None, 3])
+def test_numpy_convolve_path_for_long_filters_on_few_columns(bank):
+    """Long filters on few columns take ``fir_numpy.convolve_bank`` on NumPy: same numbers
+    as the block products (the portable kernel) and as lfilter, for any chunking."""
+    from ezmsg_sigproc_units._kernels import fir_numpy
+
+    rng = np.random.default_rng(3)
+    ntaps = 300
+    b = rng.standard_normal((ntaps,) if bank is None else (ntaps, bank))
+    host = rng.standard_normal((700, 4)).astype(np.float32)
+    xp = Backend.NUMPY.xp
+    plan = K.fir_plan(xp, b, dtype=xp.float32, device=None, fft_min_taps=2**62)
+    assert plan.method == "direct" and fir_numpy.prefers_convolve(ntaps, 4 * (bank or 1))
+    ref = _ref(b, host)
+    for lengths in [[0, 1, 250, 0, 449], random_partitions(700, count=2, seed=1)[1]]:
+        y, tail = _stream(Backend.NUMPY, plan, host, lengths)
+        assert_close(y, ref, xp=xp, dtype=xp.float32, err_msg=f"chunks {lengths}")
+    # the portable block products on the same input give the same numbers
+    tail0 = K.fir_zero_state(xp, plan, 4)
+    kernel = K._KERNELS[("direct", bank is not None)]
+    y_blocks, t_blocks = kernel(xp, plan.on(xp, host), tail0, host)
+    y_native, t_native = K.fir_filter(xp, plan, host, tail0)
+    np.testing.assert_allclose(y_native, y_blocks, rtol=2e-5, atol=2e-5)
+    np.testing.assert_array_equal(t_native, t_blocks)
