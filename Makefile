@@ -34,7 +34,8 @@ test: $(VENV)/.test
 bench: $(VENV)/.bench
 	$(PY) -m benchmarks.run
 
-## peer: a separate environment holding the peer, ezmsg-sigproc (pinned in constraints/test.txt);
+## peer: a separate environment holding the peers, ezmsg-sigproc and ezmsg-learn (pinned in
+## constraints/test.txt);
 ## once it exists, `make bench` times the peer on the same workloads and prints it alongside.
 ## It also regenerates tests/data/peer_api.json, the peer's public API that
 ## tests/test_peer_api.py compares ours with (tools/peer_api.py).
@@ -43,7 +44,7 @@ peer: $(PEER)/.done
 $(PEER)/.done: constraints/test.txt
 	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/python -m pip install -q --disable-pip-version-check -c constraints/test.txt \
-		ezmsg-sigproc
+		ezmsg-sigproc ezmsg-learn
 	$(PEER)/bin/python -m tools.peer_api --write tests/data/peer_api.json
 	touch $@
 
