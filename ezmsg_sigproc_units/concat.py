@@ -22,10 +22,7 @@ devices. Data of different array libraries raises ``TypeError`` unless
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import dataclasses
-import pickle
 import typing
 
 import ezmsg.core as ez
@@ -44,6 +41,7 @@ from ._concat_axes import (
 )
 from ._concat_plan import attrs_digest, layout, same_backend, same_pair
 from ._messages import replace_fields
+from .math._pair import _PairProcessor, _PairState
 from .util.channels import AxisFingerprintMemo
 from .util.message import with_fingerprint
 
@@ -88,11 +86,10 @@ class ConcatSettings(ez.Settings):
 
 
 @dataclasses.dataclass
-class ConcatState:
-    """Messages waiting for a partner, and the output metadata of the current layout."""
+class ConcatState(_PairState):
+    """Messages waiting for a partner (``queue_a``, ``queue_b``), and the output metadata of
+    the current layout."""
 
-    queue_a: collections.deque = dataclasses.field(default_factory=collections.deque)
-    queue_b: collections.deque = dataclasses.field(default_factory=collections.deque)
     merged_concat_axis: CoordinateAxis | None = None
     cached_axes: dict | None = None
     merged_attrs: dict | None = None
@@ -114,7 +111,7 @@ class _Memo:
         self.fp: tuple | None = None  # the fingerprint that ``quick`` stands for
 
 
-class ConcatProcessor:
+class ConcatProcessor(_PairProcessor):
     """Join the oldest message of A with the oldest of B along ``settings.axis``.
 
     ``push_a``/``push_b`` queue a message; ``__call__()`` returns the next joined message or
@@ -122,52 +119,16 @@ class ConcatProcessor:
     pair directly (``merge`` and ``resampleconcat`` use it).
     """
 
+    _STATE = ConcatState
+
     def __init__(self, settings: ConcatSettings | None = None, **kwargs: typing.Any) -> None:
+        super().__init__()
         self.settings = settings if settings is not None else ConcatSettings(**kwargs)
-        self._state = ConcatState()
         self._memos = (_Memo(), _Memo())
         self._plan: tuple | None = None  # the last pair's layout, for the NumPy fast path
-        self._event: asyncio.Event | None = None
 
-    @property
-    def state(self) -> ConcatState:
-        return self._state
-
-    @state.setter
-    def state(self, state: ConcatState | bytes | None) -> None:
-        if state is not None:
-            self._state = pickle.loads(state) if isinstance(state, bytes) else state
-            self._notify()
-
-    def push_a(self, msg: AxisArray) -> None:
-        self._state.queue_a.append(msg)
-        if self._event is not None:
-            self._event.set()
-
-    def push_b(self, msg: AxisArray) -> None:
-        self._state.queue_b.append(msg)
-        if self._event is not None:
-            self._event.set()
-
-    def _notify(self) -> None:
-        if self._event is not None:
-            self._event.set()
-
-    def __call__(self) -> AxisArray | None:
-        st = self._state
-        if not st.queue_a or not st.queue_b:
-            return None
-        return self._concat(st.queue_a.popleft(), st.queue_b.popleft())
-
-    async def __acall__(self) -> AxisArray:
-        if self._event is None:
-            self._event = asyncio.Event()
-        while True:
-            out = self()
-            if out is not None:
-                return out
-            self._event.clear()
-            await self._event.wait()
+    def _combine(self, a: AxisArray, b: AxisArray) -> AxisArray:
+        return self._concat(a, b)
 
     # ------------------------------------------------------------------ one pair
     def _concat(self, a: AxisArray, b: AxisArray) -> AxisArray:

@@ -1,6 +1,7 @@
 """Pairing of two streams by arrival order (the n-th message of A with the n-th of B),
-shared by ``add.Add`` and ``difference.Difference``: queues, a processor parameterised by a
-kernel ``f(xp, a, b)``, and a two-input Unit that publishes as soon as a pair is complete.
+shared by ``add.Add``, ``difference.Difference`` and ``concat.Concat``: queues, a processor
+parameterised by a kernel ``f(xp, a, b)`` (or its own ``_combine``), and a two-input Unit
+that publishes as soon as a pair is complete.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class _PairProcessor:
         return self._state
 
     @state.setter
-    def state(self, state: _PairState | bytes) -> None:
+    def state(self, state: _PairState | bytes | None) -> None:
+        if state is None:  # nothing to restore
+            return
         self._state = pickle.loads(state) if isinstance(state, bytes) else state
         self._notify()
 
@@ -73,8 +76,10 @@ class _PairProcessor:
         st = self._state
         if not st.queue_a or not st.queue_b:
             return None
-        a = st.queue_a.popleft()
-        b = st.queue_b.popleft()
+        return self._combine(st.queue_a.popleft(), st.queue_b.popleft())
+
+    def _combine(self, a: AxisArray, b: AxisArray) -> AxisArray:
+        """One pair's output (subclasses with another combination override this)."""
         if tuple(a.data.shape) != tuple(b.data.shape):
             raise ValueError(
                 f"shape mismatch: message A has shape {tuple(a.data.shape)}, "
