@@ -1,10 +1,27 @@
 """What the EWMA-based processors share (ewma, detrend, scaler): the ``passthrough`` gate of
-the peer's settings, read live on every message."""
+the peer's settings, read live on every message, and the stream's sample period."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from ezmsg.util.messages.axisarray import LinearAxis
+
+from ._messages import axis_index
+
+
+def stream_period(message: Any, axis: str) -> tuple[int, float, int]:
+    """``(index of axis, its sample period, channels = product of the other dims)``;
+    ValueError naming ``time_constant`` when ``axis`` has no LinearAxis (an EWMA's alpha
+    follows from the time constant and the sample period)."""
+    ix = axis_index(message, axis)
+    ax = message.axes.get(axis)
+    if not isinstance(ax, LinearAxis):
+        raise ValueError(f"time_constant: dim {axis!r} has no LinearAxis to read the "
+                         f"sample period from")
+    n_ch = math.prod(s for i, s in enumerate(message.data.shape) if i != ix)
+    return ix, ax.gain, n_ch
 
 
 class PassthroughGate:

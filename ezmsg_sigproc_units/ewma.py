@@ -18,14 +18,14 @@ from typing import Any
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
+from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import asarray, dtype_from_name, float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
 from ._kernels import ewma as _ewma
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
-from ._scaling_common import PassthroughGate
+from ._scaling_common import PassthroughGate, stream_period
 from ._units import TransformerUnit
 from ._validate import check_counts, check_real
 
@@ -161,18 +161,13 @@ class EWMATransformer(StreamAxisMixin, PassthroughGate,
 
     def _reset_state(self, message: AxisArray) -> None:
         axis = self._axis(message)
-        ix = axis_index(message, axis)
-        ax = message.axes.get(axis)
-        if not isinstance(ax, LinearAxis):
-            raise ValueError(f"time_constant: dim {axis!r} has no LinearAxis to read the "
-                             f"sample period from")
+        _, gain, n_ch = stream_period(message, axis)
         x = message.data
         xp, dev = namespace_and_device(x)
         dtype = float_dtype_for(xp, x.dtype, dev)
         st = self._state
-        st.alpha = _ewma.alpha_from_tau(self.settings.time_constant, ax.gain)
+        st.alpha = _ewma.alpha_from_tau(self.settings.time_constant, gain)
         st.plan = _ewma.ewma_plan(xp, st.alpha, dtype=dtype, device=dev)
-        n_ch = math.prod(s for i, s in enumerate(x.shape) if i != ix)
         st.zi = _ewma.zero_state(xp, st.plan, n_ch, like=x)
         st.n_seen = 0
         st.settle_n = _ewma.settle_count(st.alpha, float(np.finfo(st.plan.dtype).eps))

@@ -20,12 +20,11 @@ peer's scalers instead output 0.0 (or NaN) for the rest of the stream after one 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import ezmsg.core as ez
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
-from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
+from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
@@ -34,7 +33,7 @@ from ._kernels import scaling as _scaling
 from ._kernels.ewma import tau_from_alpha as _tau_from_alpha  # noqa: F401 - the peer's name
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
-from ._scaling_common import PassthroughGate
+from ._scaling_common import PassthroughGate, stream_period
 from ._units import TransformerUnit
 from ._validate import check_real
 from .ewma import EWMA_Deprecated as EWMA_Deprecated  # noqa: F401 - the peer re-exports
@@ -48,18 +47,13 @@ class _Moments:
 
     def _start(self, message: AxisArray, time_constant: float, river_init: bool) -> None:
         axis = self._axis(message)  # type: ignore[attr-defined]
-        ix = axis_index(message, axis)
-        ax = message.axes.get(axis)
-        if not isinstance(ax, LinearAxis):
-            raise ValueError(f"time_constant: dim {axis!r} has no LinearAxis to read the "
-                             f"sample period from")
+        _, gain, n_ch = stream_period(message, axis)
         x = message.data
         xp, dev = namespace_and_device(x)
         st = self._state  # type: ignore[attr-defined]
-        st.alpha = _ewma.alpha_from_tau(time_constant, ax.gain)
+        st.alpha = _ewma.alpha_from_tau(time_constant, gain)
         st.plan = _ewma.ewma_plan(xp, st.alpha, dtype=float_dtype_for(xp, x.dtype, dev),
                                   device=dev)
-        n_ch = math.prod(s for i, s in enumerate(x.shape) if i != ix)
         st.river_init = river_init
         st.shift = None
         st.z = None if river_init else _ewma.zero_state(xp, st.plan, 3 * n_ch, like=x)
