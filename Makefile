@@ -44,7 +44,7 @@ peer: $(PEER)/.done
 $(PEER)/.done: constraints/test.txt
 	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/python -m pip install -q --disable-pip-version-check -c constraints/test.txt \
-		ezmsg-sigproc ezmsg-learn
+		ezmsg-sigproc "ezmsg-learn[sklearn]"
 	$(PEER)/bin/python -m tools.peer_api --write tests/data/peer_api.json
 	touch $@
 

@@ -1,0 +1,1 @@
+"""ezmsg-learn's ``collection``: see ``ezmsg_sigproc_units.learn``."""

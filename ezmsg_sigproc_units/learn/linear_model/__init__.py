@@ -1,0 +1,1 @@
+"""ezmsg-learn's ``linear_model``: see ``ezmsg_sigproc_units.learn``."""

@@ -1,0 +1,1 @@
+"""ezmsg-learn's ``model``: see ``ezmsg_sigproc_units.learn``."""

@@ -1,0 +1,1 @@
+"""ezmsg-learn's ``process``: see ``ezmsg_sigproc_units.learn``."""
