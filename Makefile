@@ -37,8 +37,9 @@ bench: $(VENV)/.bench
 ## peer: a separate environment holding the peers, ezmsg-sigproc and ezmsg-learn (pinned in
 ## constraints/test.txt);
 ## once it exists, `make bench` times the peer on the same workloads and prints it alongside.
-## It also regenerates tests/data/peer_api.json, the peer's public API that
-## tests/test_peer_api.py compares ours with (tools/peer_api.py).
+## It also regenerates tests/data/peer_api.json and peer_api_learn.json, the peers' public
+## APIs that tests/test_peer_api.py and tests/learn/test_peer_api_learn.py compare ours with
+## (tools/peer_api.py).
 peer: $(PEER)/.done
 
 $(PEER)/.done: constraints/test.txt
@@ -46,6 +47,7 @@ $(PEER)/.done: constraints/test.txt
 	$(PEER)/bin/python -m pip install -q --disable-pip-version-check -c constraints/test.txt \
 		ezmsg-sigproc "ezmsg-learn[sklearn]"
 	$(PEER)/bin/python -m tools.peer_api --write tests/data/peer_api.json
+	$(PEER)/bin/python -W ignore -m tools.peer_api --learn --write tests/data/peer_api_learn.json
 	touch $@
 
 lint: $(VENV)/.test

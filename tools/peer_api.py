@@ -5,6 +5,12 @@ Run once in the peer's environment (``make peer`` builds it) to regenerate the c
 that ``tests/test_peer_api.py`` compares with this package (no peer needed at test time)::
 
     .venv-peer/bin/python -m tools.peer_api --write tests/data/peer_api.json
+    .venv-peer/bin/python -m tools.peer_api --learn --write tests/data/peer_api_learn.json
+
+``--learn`` describes ezmsg-learn instead (``ezmsg.learn`` -> ``ezmsg_sigproc_units.learn``):
+every public module of it that imports without torch (the torch-hosting modules are another
+family), whether or not we ship it yet, and for each module also the names it re-exports from
+elsewhere in the peer (alias modules such as ``linear_model.slda``).
 
 The same ``describe`` function describes our objects in the test, so both sides are read the
 same way. It imports nothing from this package (the peer's environment does not have it):
@@ -40,6 +46,8 @@ from typing import Any
 
 PEER_PACKAGE = "ezmsg.sigproc"
 OUR_PACKAGE = "ezmsg_sigproc_units"
+LEARN_PEER_PACKAGE = "ezmsg.learn"
+LEARN_OUR_PACKAGE = "ezmsg_sigproc_units.learn"
 _SKIP_DIRS = {"testing", "__pycache__"}
 _SKIP_MODULES = {"cli"}
 
@@ -154,14 +162,23 @@ def describe_module(module: Any) -> dict:
     return out
 
 
-def peer_module_paths() -> list[str]:
+def reexports(module: Any, package: str) -> list[str]:
+    """Public classes and functions ``module`` imports from elsewhere in ``package``."""
+    return sorted(name for name, obj in vars(module).items()
+                  if not name.startswith("_")
+                  and (inspect.isclass(obj) or inspect.isfunction(obj))
+                  and getattr(obj, "__module__", "").startswith(package + ".")
+                  and obj.__module__ != module.__name__)
+
+
+def peer_module_paths(peer_package: str = PEER_PACKAGE) -> list[str]:
     """Dotted paths (relative to the peer's package) of every public module the peer has."""
     import pkgutil
 
-    package = importlib.import_module(PEER_PACKAGE)
+    package = importlib.import_module(peer_package)
     out = []
-    for info in pkgutil.walk_packages(package.__path__, prefix=f"{PEER_PACKAGE}."):
-        name = info.name[len(PEER_PACKAGE) + 1:]
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{peer_package}."):
+        name = info.name[len(peer_package) + 1:]
         if not any(p.startswith("_") for p in name.split(".")):
             out.append(name)
     return sorted(out)
@@ -188,13 +205,41 @@ def peer_api(root: pathlib.Path) -> dict:
     }
 
 
+def learn_api() -> dict:
+    """{module path: {name: description}} for every public ezmsg-learn module that imports
+    here (the ones that need torch are listed under ``needs_torch``)."""
+    import importlib.metadata
+
+    modules, reexported, needs_torch = {}, {}, []
+    for path in peer_module_paths(LEARN_PEER_PACKAGE):
+        try:
+            module = importlib.import_module(f"{LEARN_PEER_PACKAGE}.{path}")
+        except ImportError as exc:
+            if "torch" not in str(exc):
+                raise
+            needs_torch.append(path)
+            continue
+        modules[path] = describe_module(module)
+        reexported[path] = reexports(module, LEARN_PEER_PACKAGE)
+    return {
+        "peer": f"ezmsg-learn {importlib.metadata.version('ezmsg-learn')}",
+        "generated_by": "python -m tools.peer_api --learn --write tests/data/peer_api_learn.json"
+                        " (in .venv-peer)",
+        "modules": modules,
+        "reexports": reexported,
+        "needs_torch": needs_torch,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", type=pathlib.Path, help="write the JSON here (else stdout)")
     ap.add_argument("--root", type=pathlib.Path,
                     default=pathlib.Path(__file__).resolve().parents[1] / OUR_PACKAGE)
+    ap.add_argument("--learn", action="store_true", help="describe ezmsg-learn instead")
     args = ap.parse_args(argv)
-    text = json.dumps(peer_api(args.root), indent=1, sort_keys=True) + "\n"
+    api = learn_api() if args.learn else peer_api(args.root)
+    text = json.dumps(api, indent=1, sort_keys=True) + "\n"
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(text)
