@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -136,17 +135,9 @@ def peer_main() -> None:
 
 
 def _peer_figures() -> dict[str, float | None]:
-    from .peer import PEER_PYTHON
+    from .peer import run_peer_module
 
-    if not PEER_PYTHON.exists():
-        return {}
-    done = subprocess.run([str(PEER_PYTHON), "-W", "ignore", "-m", "benchmarks.learn",
-                           "--peer"], cwd=PEER_PYTHON.parent.parent.parent, capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        print(f"(peer learn benchmark failed: {done.stderr.strip().splitlines()[-1:]})")
-        return {}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_peer_module("learn")
 
 
 def run() -> str:

@@ -25,6 +25,20 @@ PEER_PYTHON = pathlib.Path(__file__).resolve().parent.parent / ".venv-peer" / "b
 _FIGURES: list[dict[str, float] | None] = []
 
 
+def run_peer_module(module: str) -> dict[str, float | None]:
+    """``python -m benchmarks.<module> --peer`` in the peer's environment: the JSON object it
+    prints last ({} without ``.venv-peer`` or when it fails, with the reason printed)."""
+    if not PEER_PYTHON.exists():
+        return {}
+    done = subprocess.run([str(PEER_PYTHON), "-W", "ignore", "-m", f"benchmarks.{module}",
+                           "--peer"], cwd=PEER_PYTHON.parent.parent.parent, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        print(f"(peer {module} benchmark failed: {done.stderr.strip().splitlines()[-1:]})")
+        return {}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def figures() -> dict[str, float] | None:
     """The peer's median us per chunk (keys window, spectrogram, bandpower), timed once per
     run in its own environment; None when ``make peer`` has not created it."""

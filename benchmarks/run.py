@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
-from . import conditioning, graph, imports, large_chunks, spectral, transformers, window
+from . import conditioning, graph, imports, large_chunks, learn, spectral, transformers, window
 from . import filter as filter_bench
 
 
@@ -18,6 +18,7 @@ def main() -> None:
     print(transformers.run())
     print(transformers.run_two_input())
     print(conditioning.run())
+    print(learn.run())
     print(window.run())
     print(spectral.run())
     print(filter_bench.run())
