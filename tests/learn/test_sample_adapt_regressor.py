@@ -1,6 +1,9 @@
+import asyncio
 import importlib.util
 import pickle
+import uuid
 
+import ezmsg.core as ez
 import numpy as np
 import pytest
 from ezmsg.util.messages.axisarray import AxisArray
@@ -178,3 +181,89 @@ def test_sample_path_trains_the_regressor_offline(backend):
                      axes={"time": AxisArray.TimeAxis(fs=FS)})
     assert_close(reg(test).data, y[:5], xp=backend.xp, device=backend.device,
                  dtype="float64", rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------------- a real ezmsg graph
+T_TEST = 10.0  # test signal starts here (after the training part)
+
+
+class _SourceSettings(ez.Settings):
+    n: int = 150
+
+
+class _Source(ez.Unit):
+    """Labels, signal and triggers of a training part, then test signal from ``T_TEST`` s
+    (rows 0, 5, 10, ... of the training signal again), one message every 50 ms."""
+
+    SETTINGS = _SourceSettings
+    SIGNAL = ez.OutputStream(AxisArray)
+    LABELS = ez.OutputStream(AxisArray)
+    TRIGGER = ez.OutputStream(SampleTriggerMessage)
+
+    @ez.publisher(TRIGGER)
+    async def triggers(self):
+        for ts in np.arange(0.2, 2.4, 0.5):
+            yield self.TRIGGER, SampleTriggerMessage(timestamp=float(ts), period=(0.0, 0.4))
+
+    @ez.publisher(SIGNAL)
+    @ez.publisher(LABELS)
+    async def data(self):
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((self.SETTINGS.n, 4))
+        await asyncio.sleep(0.2)  # the triggers first
+        for a in range(0, self.SETTINGS.n, 10):
+            tax = AxisArray.TimeAxis(fs=FS, offset=a / FS)
+            yield self.LABELS, AxisArray(x[a:a + 10] @ W, dims=["time", "ch"],
+                                         axes={"time": tax})
+            yield self.SIGNAL, AxisArray(x[a:a + 10], dims=["time", "ch"], axes={"time": tax})
+        for k in range(400):  # until the sink has its three (nothing is decoded untrained)
+            await asyncio.sleep(0.05)
+            tax = AxisArray.TimeAxis(fs=FS, offset=T_TEST + k * 5 / FS)
+            rows = x[(5 * k) % 150:(5 * k) % 150 + 5]
+            yield self.SIGNAL, AxisArray(rows, dims=["time", "ch"], axes={"time": tax})
+
+
+class _SinkSettings(ez.Settings):
+    path: str = ""
+
+
+class _Sink(ez.Unit):
+    """Keeps the decoded test messages; ends the run with the third."""
+
+    SETTINGS = _SinkSettings
+    INPUT = ez.InputStream(AxisArray)
+
+    async def initialize(self) -> None:
+        self.got = []
+
+    @ez.subscriber(INPUT)
+    async def on_msg(self, msg: AxisArray) -> None:
+        if msg.axes["time"].offset >= T_TEST - 1e-9:
+            k = round((msg.axes["time"].offset - T_TEST) * FS / 5)
+            self.got.append((k, np.array(msg.data, copy=True)))
+            if len(self.got) == 3:
+                with open(self.SETTINGS.path, "wb") as f:
+                    pickle.dump(self.got, f)
+                raise ez.NormalTermination
+
+
+@pytest.mark.slow
+@needs["adaptive_linear_regressor"]
+def test_linear_collection_learns_in_a_graph(tmp_path):
+    from examples.common import Watchdog, WatchdogSettings
+    from ezmsg_sigproc_units.testing.graph import free_port
+
+    path = tmp_path / "out.pkl"
+    coll = build_sample_adapt_regressor(SampleAdaptRegressorSettings(model_type="linear"))
+    src, sink = _Source(), _Sink(_SinkSettings(path=str(path)))
+    ez.run(components={"SRC": src, "DECODE": coll, "SINK": sink,
+                       "WATCHDOG": Watchdog(WatchdogSettings(seconds=20.0))},
+           connections=((src.SIGNAL, coll.INPUT_SIGNAL), (src.LABELS, coll.INPUT_LABELS),
+                        (src.TRIGGER, coll.INPUT_TRIGGER), (coll.OUTPUT_SIGNAL, sink.INPUT)),
+           root_name=f"SAR_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
+           auto_start=True)
+    assert path.exists(), "the decoded test messages never all arrived"
+    x = np.random.default_rng(0).standard_normal((150, 4))
+    for k, got in pickle.loads(path.read_bytes()):  # any decoded message: the exact map
+        rows = x[(5 * k) % 150:(5 * k) % 150 + 5]
+        np.testing.assert_allclose(got, rows @ W, rtol=1e-6, atol=1e-6)
