@@ -68,7 +68,9 @@ def _interleave(backend, sig, val, sig_parts, val_parts, triggers, rng):
 TRIGGERS = [_trig(0.4), _trig(1.0, (0.0, 0.45)), _trig(2.0, (-0.2, 0.3))]
 
 
-def test_samples_equal_the_window_every_backend(backend, float_dtype):
+def test_samples_equal_the_window_every_backend(backend):
+    """(Slicing and copying only: one dtype is enough; float32 runs everywhere.)"""
+    float_dtype = "float32"
     sig, val = _streams(float_dtype)
     t = np.arange(N) / FS
     rng = np.random.default_rng(1)
