@@ -31,14 +31,20 @@ DOUBLINGS = 48
 def solve_discrete_are(xp: Any, a: Any, b: Any, q: Any, r: Any,
                        doublings: int = DOUBLINGS) -> Any:
     """The stabilising solution ``X`` ``(n, n)`` (symmetrised), see the module docstring."""
+    g = b @ xp.linalg.solve(r, xp.permute_dims(b, (1, 0)))
+    return solve_discrete_are_g(xp, a, g, q, doublings)
+
+
+def solve_discrete_are_g(xp: Any, a: Any, g: Any, q: Any, doublings: int = DOUBLINGS) -> Any:
+    """The same ``X`` given ``G = B R^-1 B'`` ``(n, n)`` instead of ``B`` and ``R``: callers
+    that already hold ``R^-1 B'`` (a Kalman filter's ``Q^-1 H`` for its gain) skip the second
+    solve with the large ``R``."""
     n = a.shape[0]
     ident = eye(xp, n, dtype=a.dtype, device=device_of(a))
-    g = b @ xp.linalg.solve(r, xp.permute_dims(b, (1, 0)))
     h, ak = q, a
     for _ in range(doublings):
-        w = ident + g @ h
-        w_a = xp.linalg.solve(w, ak)
-        w_g = xp.linalg.solve(w, g)
+        w_ag = xp.linalg.solve(ident + g @ h, xp.concat([ak, g], axis=1))  # one solve, 2 RHS
+        w_a, w_g = w_ag[:, :n], w_ag[:, n:]
         at = xp.permute_dims(ak, (1, 0))
         g = g + ak @ w_g @ at
         h = h + at @ h @ w_a
