@@ -39,13 +39,13 @@ def resolve_class(spec: Any) -> Any:
 
 
 def host_features(data: Any, dims: list[str]) -> tuple[np.ndarray, tuple[int, ...], int]:
-    """``(X, lead_shape, feature_dim)``: ``data`` (any backend) on the host as
+    """``(X, lead_shape, feature_dim)``: ``data`` (any backend, or nested lists) on the host as
     ``(n_samples, n_features)``, the features dim (``"ch"`` when present, else the last) moved
     last and every other dim flattened (C order)."""
     if not dims:
         raise ValueError("message data is a scalar; an estimator needs samples x features")
     ix = dims.index("ch") if "ch" in dims else len(dims) - 1
-    x = np.moveaxis(to_host(data), ix, -1)
+    x = np.moveaxis(to_host(data) if is_array(data) else np.asarray(data), ix, -1)
     return x.reshape(-1, x.shape[-1]), x.shape[:-1], ix
 
 

@@ -96,7 +96,7 @@ def test_training_before_the_first_prediction_is_kept():
     """(ezmsg-learn rebuilds the model on the first prediction's reset, losing the training.)"""
     host = _host()
     proc = _proc("sklearn.linear_model.LinearRegression", model_kwargs={})
-    proc.fit(host, host @ W)
+    proc.fit(host.tolist(), list(host @ W))  # plain lists are arrays too
     out = proc(_msg(None, host[:3]))
     np.testing.assert_allclose(out.data[:, 0], host[:3] @ W, rtol=1e-9)
 
