@@ -79,10 +79,11 @@ def test_settings_defaults_and_validation():
     with pytest.warns(FutureWarning, match="resample_axis"):
         SampleAdaptRegressorSettings(resample_axis="time")
     for name, bad in [("sampler_max_buffer_dur", 0), ("decode_window_dur", -1.0),
-                      ("model_kwargs", None), ("model_type", 3)]:
+                      ("model_kwargs", [1]), ("model_type", 3)]:
         with pytest.raises(ValueError, match=f"^{name}"):
             SampleAdaptRegressorSettings(**{name: bad})
     assert pickle.loads(pickle.dumps(s)) == s
+    assert SampleAdaptRegressorSettings(model_kwargs=None).model_kwargs == {}
 
 
 def test_mlp_needs_the_torch_modules():

@@ -182,6 +182,8 @@ class SampleAdaptRegressorSettings(ez.Settings):
         if not isinstance(self.model_type, str):
             raise ValueError(f"model_type: an AdaptiveLinearRegressor, 'kalman' or 'mlp', got "
                              f"{self.model_type!r}")
+        if self.model_kwargs is None:  # unused by the Kalman engine; ezmsg-learn accepts it
+            object.__setattr__(self, "model_kwargs", {})
         if not isinstance(self.model_kwargs, dict):
             raise ValueError(f"model_kwargs: a dict, got {self.model_kwargs!r}")
         for name in ("resample_buffer_duration", "sampler_max_buffer_dur", "decode_window_dur",
