@@ -44,7 +44,8 @@ class PredictMethod(str, Enum):
 class SklearnModelSettings(ez.Settings):
     model_class: str
     """The estimator class: a dotted path (``"sklearn.linear_model.SGDClassifier"``, imported
-    when the model is built) or the class itself. Required."""
+    when the model is built) or the class itself. Required (unused, and not checked, with a
+    ``checkpoint_path``)."""
 
     model_kwargs: dict[str, typing.Any] | None = None
     """Keyword arguments of the estimator's constructor. Default None (none)."""
@@ -62,7 +63,8 @@ class SklearnModelSettings(ez.Settings):
     class probabilities, one column per class, the output axis labelled with the classes."""
 
     def __post_init__(self) -> None:
-        if not (callable(self.model_class)
+        if self.checkpoint_path is None and not (
+                callable(self.model_class)
                 or (isinstance(self.model_class, str) and "." in self.model_class)):
             raise ValueError(f"model_class: a dotted path 'package.module.Class' or a class, "
                              f"got {self.model_class!r}")
