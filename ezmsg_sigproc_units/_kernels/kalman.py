@@ -17,7 +17,8 @@ row-major: a chunk of states is ``(n, s)``, of measurements ``(n, m)``; time is 
 * Filtering: ``filter_steady`` (constant gain: ``x_t = F x_{t-1} + K z_t``, ``F = (I - K H)
   A``, one matrix product for ``K z`` and a log-depth scan for the recursion) and
   ``filter_adaptive`` (the covariance recursion with fading memory, in information form so
-  every per-sample step is ``(s, s)``).
+  every per-sample step is ``(s, s)``; ezmsg-learn inverts the ``(m, m)`` innovation
+  covariance by SVD for every sample).
 
 Every function is pure (no writes into inputs), takes ``xp`` first, and reads every int it
 needs from shapes (no host synchronisation), so the filters compile under ``jax.jit``.
@@ -139,52 +140,57 @@ def gain_from_covariance(xp: Any, p: Any, qih: Any, g: Any) -> Any:
     return xp.linalg.solve(ident + p @ g, p @ _t(xp, qih))
 
 
-def filter_steady(xp: Any, z: Any, x0: Any, f: Any, k: Any) -> tuple[Any, Any]:
+def filter_steady(xp: Any, z: Any, x0: Any, ft: Any, kt: Any) -> tuple[Any, Any]:
     """``(xs, x_last)``: ``xs`` ``(n, s)`` with ``x_t = F x_{t-1} + K z_t`` from ``x0``
-    ``(s,)`` over ``z`` ``(n, m)`` (``n >= 1``); ``x_last`` is a fresh ``(s,)``.
+    ``(s,)`` over ``z`` ``(n, m)`` (``n >= 1``), given ``ft = F'`` and ``kt = K'`` (row
+    form); ``x_last`` is a fresh ``(s,)``.
 
     ``K z`` for every sample is one product; the recursion is a Hillis-Steele scan: after
     the step of shift ``d`` each row holds the sum over its last ``2d`` inputs, so
-    ``ceil(log2(n + 1))`` steps of ``(n, s) @ (s, s)``.
+    ``ceil(log2(n + 1))`` steps of ``(n, s) @ (s, s)``. One sample is one step.
     """
-    s = f.shape[0]
-    y = xp.concat([xp.reshape(x0, (1, s)), z @ _t(xp, k)], axis=0)
-    fd = _t(xp, f)  # (F^d)' for the current shift d
+    s = ft.shape[0]
+    if z.shape[0] == 1:
+        x = x0 @ ft + z[0, ...] @ kt
+        return xp.reshape(x, (1, s)), x
+    y = xp.concat([xp.reshape(x0, (1, s)), z @ kt], axis=0)
+    fd = ft  # (F^d)' for the current shift d
     d, rows = 1, y.shape[0]
     while d < rows:
         pad = zeros(xp, (d, s), dtype=y.dtype, device=device_of(y))
         y = y + xp.concat([pad, y[:-d, ...] @ fd], axis=0)
-        fd = fd @ fd
         d *= 2
+        if d < rows:
+            fd = fd @ fd
     return y[1:, ...], y[-1, ...] * 1.0
 
 
 def filter_adaptive(xp: Any, z: Any, x0: Any, p0: Any, a: Any, w: Any, qih: Any, g: Any,
-                    alpha2: Any) -> tuple[Any, Any, Any, Any]:
-    """``(xs, x_last, p_last, m_last)``: the Kalman filter with its covariance recursion over
-    ``z`` ``(n, m)`` (``n >= 1``) from ``x0`` ``(s,)`` and posterior covariance ``p0``:
+                    alpha2: float) -> tuple[Any, Any, Any]:
+    """``(xs, x_last, p_last)``: the Kalman filter with its covariance recursion over ``z``
+    ``(n, m)`` (``n >= 1``) from ``x0`` ``(s,)`` and posterior covariance ``p0``:
 
-        P- = alpha2 (A P A' + W);  M = (P-^-1 + G)^-1 = (I + P- G)^-1 P-
-        x = A x + M (H' Q^-1 z - G A x)          (K = M H' Q^-1, so K H = M G)
-        P = (I - M G) P- (I - M G)' + M G M'     (Joseph form, K Q K' = M G M')
+        P- = alpha2 (A P A' + W)
+        P  = (P-^-1 + G)^-1 = (I + P- G)^-1 P-   (the posterior; K = P H' Q^-1, K H = P G)
+        x  = A x + P (H' Q^-1 z - G A x)
 
-    ``H' Q^-1 z`` is one product for the chunk; each sample then costs a few ``(s, s)``
-    operations (the recursion is sequential). ``m_last`` gives the last gain as
-    ``m_last @ qih'``.
+    ``P`` is what the Joseph form ``(I - K H) P- (I - K H)' + K Q K'`` gives for this optimal
+    gain, and symmetric, so the state step is written on rows (``x @ P``). ``H' Q^-1 z`` is
+    one product for the chunk; each sample then costs a few ``(s, s)`` operations (the
+    recursion is sequential). The last gain is ``p_last @ qih'``.
     """
     s = a.shape[0]
     ident = eye(xp, s, dtype=a.dtype, device=device_of(a))
     at = _t(xp, a)
     v = z @ qih  # (n, s) rows of H' Q^-1 z_t
-    x, p, m = xp.reshape(x0, (s, 1)), p0, p0
+    x, p = x0, p0
     rows = []
     for t in range(z.shape[0]):
-        p_pred = alpha2 * (a @ p @ at + w)
-        m = xp.linalg.solve(ident + p_pred @ g, p_pred)
-        x_pred = a @ x
-        x = x_pred + m @ (xp.reshape(v[t, ...], (s, 1)) - g @ x_pred)
-        img = ident - m @ g
-        p = img @ p_pred @ _t(xp, img) + m @ g @ _t(xp, m)
-        rows.append(xp.reshape(x, (1, s)))
-    xs = xp.concat(rows, axis=0)
-    return xs, xp.reshape(x, (s,)), p, m
+        p_pred = a @ p @ at + w
+        if alpha2 != 1.0:
+            p_pred = alpha2 * p_pred
+        p = xp.linalg.solve(ident + p_pred @ g, p_pred)
+        x_pred = x @ at
+        x = x_pred + (v[t, ...] - x_pred @ g) @ p
+        rows.append(x)
+    return xp.stack(rows, axis=0), x, p

@@ -98,7 +98,7 @@ class RefitKalmanFilterState:
     steady-state covariance after every (re)fit."""
 
     ops: tuple | None = None
-    """The model's filtering terms cast for the messages: ``(F, K)`` with ``steady_state``,
+    """The model's filtering terms cast for the messages: ``(F', K')`` with ``steady_state``,
     ``(A, W, Q^-1 H, G)`` otherwise; None when they must be rebuilt (after a (re)fit)."""
 
     buffer_neural: list | None = None
@@ -199,7 +199,8 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         s = a.shape[0]
         if model.steady_state:
             h = move(model.H_observation_matrix, xp, dev, dt)
-            st.ops = ((eye(xp, s, dtype=dt, device=dev) - k @ h) @ a, k)
+            f = (eye(xp, s, dtype=dt, device=dev) - k @ h) @ a
+            st.ops = (xp.permute_dims(f, (1, 0)), xp.permute_dims(k, (1, 0)))
         else:
             st.ops = (a, move(model.W_process_noise_covariance, xp, dev, dt), qih, g)
             st.P = move(model.P_state_covariance, xp, dev, dt)
@@ -233,7 +234,7 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         else:
             a, w, qih, g = st.ops
             alpha2 = float(model.alpha_fading_memory) ** 2
-            xs, st.x, st.P, _ = kalman.filter_adaptive(xp, z, st.x, st.P, a, w, qih, g, alpha2)
+            xs, st.x, st.P = kalman.filter_adaptive(xp, z, st.x, st.P, a, w, qih, g, alpha2)
         ax = message.axes.get(axis)
         return replace_fields(message, xs, dims=[axis, "state"],
                               axes={axis: ax} if ax is not None else {},
