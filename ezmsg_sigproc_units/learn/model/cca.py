@@ -111,7 +111,7 @@ class IncrementalCCA:
         n = X1.shape[0]
         if n == 0:
             return
-        xp, _ = namespace_and_device(self.C11)
+        xp, dev = namespace_and_device(self.C11)
         dt = self.C11.dtype
         x1, x2 = xp.astype(X1, dt), xp.astype(X2, dt)
         new = inv_sqrtm.moments(xp, x1, x2)
@@ -121,10 +121,12 @@ class IncrementalCCA:
                 (o * (self.n_samples_ / total)) + (s / total)
                 for o, s in zip((self.C11, self.C22, self.C12), new, strict=True))
         else:
+            params = asarray(xp, [self.base_smoothing, self.min_smoothing,
+                                  self.max_smoothing, self.adaptation_rate], dtype=dt,
+                             device=dev)
             (self.C11, self.C22, self.C12), self.current_smoothing = inv_sqrtm.smoothed(
                 xp, (self.C11, self.C22, self.C12), tuple(s / n for s in new),
-                self.current_smoothing, self.base_smoothing, self.min_smoothing,
-                self.max_smoothing, self.adaptation_rate)
+                self.current_smoothing, params)
         self.n_samples_ += n
         if update_projections:
             self._update_projections()
