@@ -200,7 +200,7 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
         x = move(x, xp, dev, default_float(xp, dev))
         if st.shift is None:
             st.shift, st.n_features = xp.mean(x, axis=0), p
-        batch = compile_kernel(xp, lda.batch_moments)(x - st.shift)
+        batch = lda.batch_moments(xp, x - st.shift)
         if label in st.labels:
             k = st.labels.index(label)
             st.moments[k] = tuple(a + b for a, b in zip(st.moments[k], batch, strict=True))
@@ -224,8 +224,7 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
         stats = [xp.stack([st.moments[i][j] for i in order]) for j in range(4)]
         counts = asarray(xp, [float(st.counts[i]) for i in order], dtype=dt, device=dev)
         ident = eye(xp, p, dtype=dt, device=dev)
-        cov, means, shrink = compile_kernel(xp, lda.class_covariances)(counts, *stats,
-                                                                        st.shift, ident)
+        cov, means, shrink = lda.class_covariances(xp, counts, *stats, st.shift, ident)
         # One host read per fit (tolerated outside the hot path): no class shrunk (within
         # the rounding of the moments), so the pooled covariance may be singular; use its
         # pseudo-inverse (never NaN; equal to the solve where the covariance is regular).
@@ -234,7 +233,7 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
             warn_regularised(self, "the discriminant uses the pseudo-inverse of the pooled "
                                    "covariance (minimum-norm least squares, as scikit-learn)")
         solver = lda.lsqr_weights_pinv if degenerate else lda.lsqr_weights
-        st.coef, st.intercept = compile_kernel(xp, solver)(cov, means, counts)
+        st.coef, st.intercept = solver(xp, cov, means, counts)
         st.cast = None
         self._set_classes([st.labels[i] for i in order])
 
