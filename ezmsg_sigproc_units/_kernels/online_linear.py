@@ -1,0 +1,248 @@
+"""Update kernels of the linear learners (``learn.model.linear``): pure functions of arrays.
+
+Shapes: samples ``X`` are ``(n, d)`` (``n`` may be 0), targets ``Y`` ``(n, k)``. Weights are
+``W`` ``(d, k)`` and intercepts ``b`` ``(k,)`` (one column per target, or per class of a
+one-vs-rest classifier). Every function returns new arrays and never writes into its inputs.
+
+* ``ridge_fit``: closed-form least squares / ridge with the intercept by centring (rows with a
+  NaN are left out); the normal equations in the primal (``n >= d``) or the dual (``n < d``,
+  the minimum-norm solution) with ``xp.linalg.solve``.
+* ``rls_update``: recursive least squares in information form on augmented samples
+  ``[x, 1]``: ``P = (delta I + sum x x^T)^-1`` and ``w = P sum x y`` updated by the Woodbury
+  identity for a block of samples, so any split of a stream gives the same fit (a ridge of
+  ``delta`` on all coefficients, the exact least-squares limit as ``delta -> 0``).
+* ``dloss`` / ``eps_insensitive``: scikit-learn's SGD losses (``sklearn.linear_model._sgd_fast``).
+* ``sgd_pass``: one pass of scikit-learn's plain SGD over the samples in order (the
+  per-sample recurrence of ``_plain_sgd``: weight decay, optional PA-I/PA-II steps, the
+  cumulative L1 penalty of Tsuruoka et al. 2009 for ``l1``/``elasticnet``).
+* ``glm_minibatch_step``: river's ``GLM.learn_many`` step (one mean-gradient SGD step per
+  batch).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._backend import device_of, eye, zeros
+
+MAX_DLOSS = 1e12
+"""scikit-learn clips the loss derivative to +-1e12 (``_sgd_fast.MAX_DLOSS``)."""
+
+CLASSIFICATION_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron")
+REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
+                     "squared_epsilon_insensitive")
+
+
+def _t(xp: Any, x: Any) -> Any:
+    return xp.permute_dims(x, (1, 0))
+
+
+def _row_mask(xp: Any, X: Any, Y: Any) -> Any:
+    """``(n, 1)`` boolean: the row has no NaN in ``X`` nor ``Y``."""
+    bad = xp.any(xp.isnan(X), axis=1) | xp.any(xp.isnan(Y), axis=1)
+    return xp.reshape(~bad, (X.shape[0], 1))
+
+
+def ridge_fit(xp: Any, X: Any, Y: Any, *, alpha: float, fit_intercept: bool) -> tuple[Any, Any]:
+    """``(W, b)`` minimising ``|Y - X W - b|^2 + alpha |W|^2`` over the rows of ``X``/``Y``
+    without NaN. ``alpha = 0`` gives ordinary least squares; a jitter of ``eps * max(n, d)``
+    times the mean squared feature (scikit-learn's ``lstsq`` cut-off scale) keeps singular
+    (rank-deficient) systems solvable and close to the minimum-norm solution, never NaN."""
+    n, d = X.shape
+    dtype, dev = X.dtype, device_of(X)
+    ok = _row_mask(xp, X, Y)
+    okf = xp.astype(ok, dtype)
+    Xz = xp.where(ok, X, xp.zeros_like(X))
+    Yz = xp.where(ok, Y, xp.zeros_like(Y))
+    cnt = xp.maximum(xp.sum(okf), xp.ones_like(xp.sum(okf)))
+    if fit_intercept:
+        mx = xp.sum(Xz, axis=0) / cnt
+        my = xp.sum(Yz, axis=0) / cnt
+        Xc, Yc = (Xz - mx) * okf, (Yz - my) * okf
+    else:
+        Xc, Yc = Xz, Yz
+    m = min(n, d)
+    eps = float(xp.finfo(dtype).eps)
+    tiny = float(xp.finfo(dtype).smallest_normal)
+    lam = alpha + eps * max(n, d) * xp.sum(Xc * Xc) / max(m, 1) + tiny
+    if n >= d:
+        G = _t(xp, Xc) @ Xc + lam * eye(xp, d, dtype=dtype, device=dev)
+        W = xp.linalg.solve(G, _t(xp, Xc) @ Yc)
+    else:
+        G = Xc @ _t(xp, Xc) + lam * eye(xp, n, dtype=dtype, device=dev)
+        W = _t(xp, Xc) @ xp.linalg.solve(G, Yc)
+    b = (my - mx @ W) if fit_intercept else zeros(xp, (Y.shape[1],), dtype=dtype, device=dev)
+    return W, b
+
+
+def rls_init(xp: Any, d: int, k: int, delta: float, *, dtype: Any, device: Any):
+    """``(P, w)`` before any sample: ``P = I / delta`` over ``d + 1`` augmented features,
+    ``w = 0`` ``(d + 1, k)`` (the last row is the intercept)."""
+    P = eye(xp, d + 1, dtype=dtype, device=device) / delta
+    return P, zeros(xp, (d + 1, k), dtype=dtype, device=device)
+
+
+def rls_update(xp: Any, P: Any, w: Any, X: Any, Y: Any) -> tuple[Any, Any]:
+    """``(P, w)`` after the samples ``X`` ``(n, d)``, ``Y`` ``(n, k)`` (computed in ``P``'s
+    dtype). Rows with a NaN are left out (an all-zero augmented row is a no-op)."""
+    n = X.shape[0]
+    if n == 0:
+        return P, w
+    dtype, dev = P.dtype, device_of(P)
+    ok = _row_mask(xp, X, Y)
+    okf = xp.astype(ok, dtype)
+    Xa = xp.concat([xp.astype(xp.where(ok, X, xp.zeros_like(X)), dtype), okf], axis=1)
+    Ya = xp.astype(xp.where(ok, Y, xp.zeros_like(Y)), dtype)
+    U = P @ _t(xp, Xa)                                        # (d+1, n)
+    S = eye(xp, n, dtype=dtype, device=dev) + Xa @ U          # (n, n), SPD
+    E = Ya - Xa @ w                                           # a-priori errors (n, k)
+    Z = xp.linalg.solve(S, xp.concat([_t(xp, U), E], axis=1))
+    Kt, Ze = Z[:, : U.shape[0]], Z[:, U.shape[0]:]
+    P = P - U @ Kt
+    P = (P + _t(xp, P)) * 0.5  # keep it symmetric against rounding
+    return P, w + U @ Ze
+
+
+def _relu(xp: Any, z: Any) -> Any:
+    return xp.maximum(z, xp.zeros_like(z))
+
+
+def dloss(xp: Any, loss: str, p: Any, y: Any, epsilon: float) -> Any:
+    """d loss / d p of scikit-learn's SGD loss ``loss`` (labels of classification losses are
+    +-1)."""
+    if loss == "squared_error":
+        return p - y
+    if loss == "huber":
+        r = p - y
+        c = xp.full_like(r, epsilon)
+        return xp.minimum(xp.maximum(r, -c), c)
+    if loss == "epsilon_insensitive":
+        return (xp.astype(p - y > epsilon, p.dtype) - xp.astype(y - p > epsilon, p.dtype))
+    if loss == "squared_epsilon_insensitive":
+        z = y - p
+        return -2.0 * (_relu(xp, z - epsilon) - _relu(xp, -z - epsilon))
+    z = p * y
+    if loss in ("hinge", "perceptron"):
+        return -y * xp.astype(z <= (1.0 if loss == "hinge" else 0.0), p.dtype)
+    if loss == "squared_hinge":
+        return -2.0 * y * _relu(xp, 1.0 - z)
+    if loss == "log_loss":
+        return -y / (xp.exp(z) + 1.0)
+    if loss == "modified_huber":
+        mid = xp.astype((z >= -1.0) & (z < 1.0), p.dtype)
+        low = xp.astype(z < -1.0, p.dtype)
+        return mid * (-2.0 * (1.0 - z) * y) + low * (-4.0 * y)
+    raise ValueError(f"loss: unknown {loss!r}")
+
+
+def eps_insensitive(xp: Any, p: Any, y: Any, epsilon: float) -> Any:
+    """``max(0, |y - p| - epsilon)``: the loss whose value sizes the passive-aggressive steps
+    (PA-I and PA-II alike, as scikit-learn's)."""
+    return _relu(xp, xp.abs(y - p) - epsilon)
+
+
+def sgd_pass(xp: Any, W: Any, b: Any, X: Any, Y: Any, etas: Any, pos_weight: Any,
+             neg_weight: Any, *, loss: str, epsilon: float, alpha: float,
+             penalty: str | None, l1_ratio: float, fit_intercept: bool, pa: str | None = None,
+             C: float = 1.0, weighted: bool = False) -> tuple[Any, Any]:
+    """``(W, b)`` after scikit-learn's plain SGD over the rows of ``X``/``Y`` in order.
+
+    ``etas`` ``(n,)``: the learning rate of each sample (the schedule is host arithmetic on
+    the sample count, computed by the caller). ``penalty``: None, ``"l2"``, ``"l1"`` or
+    ``"elasticnet"`` (weight decay ``1 - (1 - l1_ratio) eta alpha`` before the step, then the
+    cumulative L1 penalty, whose accumulators start at zero on every call, as in
+    ``_plain_sgd``). ``pa``: ``"pa1"``/``"pa2"`` for the passive-aggressive steps with
+    aggressiveness ``C`` (regression). ``pos_weight``/``neg_weight`` ``(k,)``: class weights
+    of a classifier (labels +-1 in ``Y``), applied when ``weighted``. A batch with a NaN
+    leaves ``(W, b)`` as they were (selected on the device). Every int comes from a shape and
+    every option is a keyword, so ``_backend.compile_kernel`` can compile it per shape."""
+    W_in, b_in = W, b
+    n = X.shape[0]
+    l2_ratio = (1.0 - l1_ratio) if penalty == "elasticnet" else 1.0
+    l1_ratio = l1_ratio if penalty == "elasticnet" else (1.0 if penalty == "l1" else 0.0)
+    decays = penalty in ("l2", "elasticnet")
+    if l1_ratio > 0.0:
+        q = xp.zeros_like(W)
+        u = 0.0 * etas[0] if n else None
+    sq = xp.sum(X * X, axis=1) if pa else None
+    for i in range(n):
+        x = X[i:i + 1, :]
+        y = Y[i:i + 1, :]
+        eta = etas[i]
+        p = x @ W + b
+        if pa:
+            lv = eps_insensitive(xp, p, y, epsilon)
+            s = sq[i]
+            if pa == "pa1":
+                step = xp.minimum(lv / xp.where(s == 0.0, xp.ones_like(s), s),
+                                  xp.full_like(lv, C))
+            else:
+                step = lv / (s + 0.5 / C)
+            step = xp.where(s == 0.0, xp.zeros_like(step), step)
+            upd = xp.where(y - p < 0.0, -step, step)
+        else:
+            g = dloss(xp, loss, p, y, epsilon)
+            if loss in ("squared_error", "squared_hinge", "squared_epsilon_insensitive"):
+                g = xp.minimum(xp.maximum(g, xp.full_like(g, -MAX_DLOSS)),
+                               xp.full_like(g, MAX_DLOSS))
+            upd = -eta * g
+        if weighted:
+            upd = upd * xp.where(y > 0.0, pos_weight, neg_weight)
+        if decays:
+            a = 1.0 - l2_ratio * eta * alpha
+            W = W * xp.maximum(a, xp.zeros_like(a))
+        W = W + _t(xp, x) * upd
+        if fit_intercept:
+            b = b + upd[0, :]
+        if l1_ratio > 0.0:
+            u = u + l1_ratio * eta * alpha
+            W0 = W
+            pos = xp.maximum(W - (u + q), xp.zeros_like(W))
+            neg = xp.minimum(W + (u - q), xp.zeros_like(W))
+            W = xp.where(W > 0.0, pos, xp.where(W < 0.0, neg, W))
+            q = q + (W - W0)
+    if n:
+        bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
+        W, b = xp.where(bad, W_in, W), xp.where(bad, b_in, b)
+    return W, b
+
+
+def glm_minibatch_step(xp: Any, W: Any, b: Any, X: Any, Y: Any, *, loss: str, lr: float,
+                       intercept_lr: float, l2: float, clip: float,
+                       l1: float = 0.0, l1_state: tuple | None = None):
+    """river ``GLM.learn_many``: one step along the batch-mean gradient.
+
+    ``loss``: ``"squared"`` (linear regression, gradient ``p - y``) or ``"log"`` (logistic
+    regression, river's ``Log`` loss on targets mapped ``y -> 2y - 1``). ``l1_state``:
+    ``(max_cum, cum)`` of river's cumulative L1 penalty (``l1 > 0``). Returns
+    ``(W, b, l1_state)``."""
+    n = X.shape[0]
+    if n == 0:
+        return W, b, l1_state
+    p = X @ W + b
+    if loss == "squared":
+        g = p - Y
+    else:
+        s = 2.0 * Y - 1.0
+        g = -s / (xp.exp(p * s) + 1.0)
+    g = xp.minimum(xp.maximum(g, xp.full_like(g, -clip)), xp.full_like(g, clip))
+    b = b - intercept_lr * xp.mean(g, axis=0)
+    grad = (_t(xp, X) @ g) / n
+    if l2:
+        grad = grad + l2 * W
+    W = W - lr * grad
+    if l1:
+        max_cum, cum = l1_state
+        max_cum = max_cum + l1 * lr
+        W0 = W
+        pos = xp.maximum(W - (max_cum + cum), xp.zeros_like(W))
+        neg = xp.minimum(W + (max_cum - cum), xp.zeros_like(W))
+        W = xp.where(W > 0.0, pos, xp.where(W < 0.0, neg, W))
+        l1_state = (max_cum, cum + (W - W0))
+    return W, b, l1_state
+
+
+def invscaling_etas(eta0: float, power_t: float, t0: float, n: int) -> list[float]:
+    """Host learning rates ``eta0 / t^power_t`` for samples ``t0 .. t0 + n - 1``."""
+    return [eta0 / math.pow(t0 + i, power_t) for i in range(n)]

@@ -1,0 +1,144 @@
+"""Adaptive linear regression, trained online from sample messages.
+
+ezmsg-learn's ``process.adaptive_linear_regressor`` (same names and settings), computed natively
+in the input's array namespace on its device (``learn.model.linear``; no river, scikit-learn
+or pandas). ``model_type``:
+
+* ``"linear"``: recursive least squares: the same fit from any split of the training samples
+  (ezmsg-learn runs river's SGD ``LinearRegression``, whose fit depends on the learning rate
+  and on how the samples are batched; see the migration notes);
+* ``"logistic"``: river's ``LogisticRegression`` step (targets in {0, 1}; predicts 0.0/1.0);
+* ``"sgd"``: scikit-learn's ``SGDRegressor`` schedule, sample by sample in order;
+* ``"par"``: scikit-learn's ``PassiveAggressiveRegressor`` (PA-I).
+
+Every target column (the trigger value's ``ch``) gets its own coefficients.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import field
+from typing import Any
+
+import ezmsg.core as ez
+from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
+from ezmsg.util.messages.axisarray import AxisArray
+
+from .._learn_common import log_feature_change, warn_not_fitted
+from ..util import AdaptiveLinearRegressor, RegressorType, get_regressor
+from ._linear_io import (
+    STREAMING_DIMS,
+    AdaptiveUnit,
+    check_regressor_settings,
+    fitted_weights,
+    load_pickle,
+    prediction,
+    signal_features,
+    template_from_signal,
+    template_from_targets,
+    training_arrays,
+)
+
+
+class AdaptiveLinearRegressorSettings(ez.Settings):
+    model_type: AdaptiveLinearRegressor = AdaptiveLinearRegressor.LINEAR
+    """The learner: ``"linear"`` (recursive least squares, default), ``"logistic"``,
+    ``"sgd"`` or ``"par"`` (an ``AdaptiveLinearRegressor`` or its string value)."""
+
+    settings_path: str | None = None
+    """A pickled fitted model to start from (a scikit-learn ``SGDRegressor`` /
+    ``PassiveAggressiveRegressor``, a river linear model or a dict of them per target): its
+    coefficients are copied into our estimator, which keeps learning from samples. Unpickling
+    imports the package that made the file. None (default): start untrained."""
+
+    model_kwargs: dict = field(default_factory=dict)
+    """Keyword arguments of the estimator: scikit-learn's for ``"sgd"``/``"par"`` (e.g.
+    ``eta0``, ``alpha``, ``C``), river's for ``"logistic"`` (``learn_rate``, ``l2``, ``l1``,
+    ``intercept_lr`` ...), ``l2`` (ridge penalty) and ``delta`` for ``"linear"`` (river's SGD
+    options are accepted and ignored there). Default: none."""
+
+    def __post_init__(self) -> None:
+        check_regressor_settings(self, AdaptiveLinearRegressor)
+
+
+@processor_state
+class AdaptiveLinearRegressorState:
+    template: AxisArray | None = None
+    """The prediction message's layout (the targets' dims and channel axis, key
+    ``<key>_pred``), from the last training sample; None before one."""
+
+    model: Any = None
+    """The estimator (``learn.model.linear``): arrays on the training data's device."""
+
+
+class AdaptiveLinearRegressorTransformer(BaseAdaptiveTransformer[
+        AdaptiveLinearRegressorSettings, AxisArray, AxisArray, AdaptiveLinearRegressorState]):
+    """Predictions ``(time, ch)`` (the targets' layout) for every sample along the stream dim
+    (``stream_dim``, else ``time``); the other dims are flattened into the features.
+    ``partial_fit(sample)`` learns from a sample whose ``attrs["trigger"].value`` is an
+    AxisArray of targets ``(time, ch)``. Before any training (and without ``settings_path``)
+    nothing is output (None, one warning). A feature or target count that changes resets the
+    model (one log line). Rows with a NaN are left out of the ``linear`` fit; the other
+    learners skip a training sample that has a NaN."""
+
+    STREAMING_DIMS = STREAMING_DIMS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kind = AdaptiveLinearRegressor(self.settings.model_type)
+        self._klass = get_regressor(RegressorType.ADAPTIVE, self._kind)
+        model = self._new_model()
+        self._loaded_labels: list | None = None
+        if self.settings.settings_path is not None:
+            import numpy as np
+
+            coef, intercept, extra = fitted_weights(load_pickle(self.settings.settings_path))
+            model.set_weights(coef, intercept, np, "cpu", np.float64)
+            if "t_" in extra and hasattr(model, "t_"):
+                model.t_ = extra["t_"]
+            self._loaded_labels = extra.get("labels")
+        self.state.model = model
+
+    def _new_model(self) -> Any:
+        return self._klass(**copy.deepcopy(self.settings.model_kwargs))
+
+    def _hash_message(self, message: AxisArray) -> int:
+        return 0  # the model outlives layout changes; the feature count is checked instead
+
+    def _reset_state(self, message: AxisArray) -> None:
+        pass
+
+    def partial_fit(self, message: AxisArray) -> None:
+        X, Y, targets = training_arrays(self, message, "AdaptiveLinearRegressor")
+        model = self.state.model
+        d_old = model.n_features_in_
+        if d_old is not None and (d_old != X.shape[1] or model._W.shape[1] != Y.shape[1]):
+            log_feature_change("AdaptiveLinearRegressor", d_old, X.shape[1])
+            model = self.state.model = self._new_model()
+        model.partial_fit(X, Y)
+        self.state.template = template_from_targets(targets)
+
+    def _process(self, message: AxisArray) -> AxisArray | None:
+        model = self.state.model
+        if not model.is_fitted:
+            warn_not_fitted(self)
+            return None
+        xp, axis, X = signal_features(self, message)
+        if X.shape[1] != model.n_features_in_:
+            log_feature_change("AdaptiveLinearRegressor", model.n_features_in_, X.shape[1])
+            self.state.model, self.state.template = self._new_model(), None
+            warn_not_fitted(self)
+            return None
+        preds = model.predict_2d(X)
+        if self.state.template is None:
+            self.state.template = template_from_signal(message, preds.shape[1],
+                                                       self._loaded_labels)
+        return prediction(self.state.template, preds, message, axis)
+
+
+class AdaptiveLinearRegressorUnit(AdaptiveUnit[AdaptiveLinearRegressorSettings, AxisArray,
+                                               AxisArray, AdaptiveLinearRegressorTransformer]):
+    """``INPUT_SIGNAL`` -> predictions on ``OUTPUT_SIGNAL``; sample messages on
+    ``INPUT_SAMPLE`` train the model."""
+
+    SETTINGS = AdaptiveLinearRegressorSettings
