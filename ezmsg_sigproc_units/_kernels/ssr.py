@@ -47,7 +47,8 @@ from .._backend import (
 class GroupPlan:
     """Host description of the grouping, built once per stream layout (:func:`plan_groups`).
 
-    ``full``: one group of every channel in order (no gathers). Otherwise ``gather``
+    ``full``: one group of every channel in order (no gathers); ``smallest``: the size of the
+    smallest regressed group. Otherwise ``gather``
     (``G*k*k`` linear indices into ``cxx``), ``valid`` (``(G, k)`` member mask),
     ``sizes`` (``(G, 1)`` channels per group), ``scatter`` (``n*n`` linear indices into the
     ``(G, k, k)`` result) and ``inside`` (``(n, n)`` mask of same-group pairs)."""
@@ -56,6 +57,7 @@ class GroupPlan:
     k: int
     n_groups: int
     full: bool
+    smallest: int = 0
     gather: Any = None
     valid: Any = None
     sizes: Any = None
@@ -68,7 +70,7 @@ class GroupPlan:
             return self
         idx = xp.int32  # n * n < 2**31 for any channel count a covariance fits in memory
         return GroupPlan(
-            self.n, self.k, self.n_groups, False,
+            self.n, self.k, self.n_groups, False, self.smallest,
             asarray(xp, self.gather, dtype=idx, device=dev),
             asarray(xp, self.valid, dtype=dtype, device=dev),
             asarray(xp, self.sizes, dtype=dtype, device=dev),
@@ -86,7 +88,7 @@ def plan_groups(groups: list[np.ndarray] | None, n: int, min_size: int) -> Group
     if not groups:
         return GroupPlan(n, 0, 0, False)
     if len(groups) == 1 and np.array_equal(groups[0], np.arange(n)):
-        return GroupPlan(n, n, 1, True)
+        return GroupPlan(n, n, 1, True, n)
     G, k = len(groups), max(g.shape[0] for g in groups)
     idx = np.zeros((G, k), dtype=np.int64)
     valid = np.zeros((G, k))
@@ -100,7 +102,8 @@ def plan_groups(groups: list[np.ndarray] | None, n: int, min_size: int) -> Group
         inside[np.ix_(g, g)] = 1.0
     gather = (idx[:, :, None] * n + idx[:, None, :]).reshape(-1)
     sizes = valid.sum(axis=1, keepdims=True)
-    return GroupPlan(n, k, G, False, gather, valid, sizes, scatter.reshape(-1), inside)
+    return GroupPlan(n, k, G, False, min(g.shape[0] for g in groups), gather, valid, sizes,
+                     scatter.reshape(-1), inside)
 
 
 def channels_last(xp: Any, x: Any, ix: int) -> Any:
@@ -115,10 +118,13 @@ def channels_last(xp: Any, x: Any, ix: int) -> Any:
     return x if dt == x.dtype else xp.astype(x, dt)
 
 
-def lrr_weights(xp: Any, cxx: Any, ridge: float, plan: GroupPlan) -> tuple[Any, Any]:
+def lrr_weights(xp: Any, cxx: Any, ridge: float, plan: GroupPlan, n_samples: int | None = None
+                ) -> tuple[Any, Any]:
     """``(W (n, n), regularised)``: the weights of every group's ridge regressions (see the
     module docstring) and a bool (a device array off NumPy), True when any group needed the
-    automatic ridge. Compiled on JAX (``compile_kernel``): one dispatch per solve."""
+    automatic ridge. ``n_samples`` (optional): the samples in ``cxx``; with fewer than the
+    smallest regressed group and no ridge, the NumPy path goes straight to the regularised
+    solve (the condition test would fail anyway). Compiled on JAX (``compile_kernel``)."""
     n, dt, dev = plan.n, cxx.dtype, device_of(cxx)
     if plan.n_groups == 0:
         return zeros(xp, (n, n), dtype=dt, device=dev), asarray(xp, False, device=dev)
@@ -127,34 +133,40 @@ def lrr_weights(xp: Any, cxx: Any, ridge: float, plan: GroupPlan) -> tuple[Any, 
     # JAX: one compile per shape (0.9 s) instead of some forty eager ones, 0.5 ms a solve
     # after. MLX stays eager: mx.compile of a graph holding eigh took ~10 s on its CPU build.
     jit = backend_name(xp) == "jax"
+    hint = {}
+    if is_numpy_namespace(xp):
+        hint["deficient"] = ridge == 0 and n_samples is not None and n_samples < plan.smallest
     if plan.full:
-        fn = compile_kernel(xp, _solve_full) if jit else partial(_solve_full, xp)
+        fn = compile_kernel(xp, _solve_full) if jit else partial(_solve_full, xp, **hint)
         return fn(cxx, lam, eye_k)
-    fn = compile_kernel(xp, _solve_grouped) if jit else partial(_solve_grouped, xp)
+    fn = compile_kernel(xp, _solve_grouped) if jit else partial(_solve_grouped, xp, **hint)
     return fn(cxx, lam, eye_k, plan.gather, plan.valid, plan.sizes, plan.scatter, plan.inside)
 
 
-def _solve_full(xp: Any, cxx: Any, lam: Any, eye_k: Any) -> tuple[Any, Any]:
+def _solve_full(xp: Any, cxx: Any, lam: Any, eye_k: Any, deficient: bool = False
+                ) -> tuple[Any, Any]:
     n = cxx.shape[0]
-    wg, reg = _solve(xp, xp.reshape(cxx, (1, n, n)), lam, eye_k)
+    wg, reg = _solve(xp, xp.reshape(cxx, (1, n, n)), lam, eye_k, deficient)
     return wg[0, ...], reg
 
 
 def _solve_grouped(xp: Any, cxx: Any, lam: Any, eye_k: Any, gather: Any, valid: Any,
-                   sizes: Any, scatter: Any, inside: Any) -> tuple[Any, Any]:
+                   sizes: Any, scatter: Any, inside: Any, deficient: bool = False
+                   ) -> tuple[Any, Any]:
     n = cxx.shape[0]
     G, k = valid.shape
     sub = xp.reshape(xp.take(xp.reshape(cxx, (n * n,)), gather, axis=0), (G, k, k))
     pair = xp.reshape(valid, (G, k, 1)) * xp.reshape(valid, (G, 1, k))
     mean_var = xp.sum(xp.sum(sub * eye_k, axis=-1) * valid, axis=-1) / sizes[:, 0]
     sub = sub * pair + xp.reshape(mean_var, (G, 1, 1)) * eye_k * (1.0 - pair)
-    wg, reg = _solve(xp, sub, lam, eye_k)
+    wg, reg = _solve(xp, sub, lam, eye_k, deficient)
     w = xp.take(xp.reshape(wg, (G * k * k,)), scatter, axis=0)
     return xp.reshape(w, (n, n)) * inside, reg
 
 
-def _solve(xp: Any, sub: Any, lam: Any, eye_k: Any) -> tuple[Any, Any]:
-    """Weights ``(G, k, k)`` of the block-inverse identity for symmetric PSD ``sub``."""
+def _solve(xp: Any, sub: Any, lam: Any, eye_k: Any, deficient: bool) -> tuple[Any, Any]:
+    """Weights ``(G, k, k)`` of the block-inverse identity for symmetric PSD ``sub``
+    (``deficient``: the NumPy path's hint, see :func:`lrr_weights`)."""
     G, k, _ = sub.shape
     sub = sub + lam * eye_k
     eps = float(xp.finfo(sub.dtype).eps)
@@ -163,7 +175,7 @@ def _solve(xp: Any, sub: Any, lam: Any, eye_k: Any) -> tuple[Any, Any]:
     if is_numpy_namespace(xp):
         from .ssr_numpy import inverse_spd
 
-        prec, reg = inverse_spd(sub, norm1, delta, k * eps)
+        prec, reg = inverse_spd(sub, norm1, delta, k * eps, deficient)
         reg = bool(np.any(reg))
     else:
         prec, reg = _inverse_spd(xp, sub, norm1, delta, k * eps)

@@ -231,7 +231,7 @@ class SelfSupervisedRegressionTransformer(
             return
         xp = array_namespace(st.cxx)
         st.weights, reg = ssr_kernels.lrr_weights(xp, st.cxx, float(self.settings.ridge_lambda),
-                                                  st.plan)
+                                                  st.plan, st.n_samples)
         st.stale = False
         if not self.__dict__.get("_regularised_warned") and bool(reg):
             warn_regularised(self, "solved with a small automatic ridge (fewer samples than "
@@ -321,10 +321,9 @@ class LRRTransformer(SelfSupervisedRegressionTransformer[LRRSettings, LRRState])
                 return out  # the pattern is the leave-one-out CAR
             aff.set_weights(st.effective if st.effective is not None
                             else np.eye(st.n_channels))
-        out = aff(message)
-        if aff._hash != st.affine[1]:
-            st.affine = (aff.state, aff._hash)
-        return out
+        # The stage resets by the same rule as this processor (ChannelDimMixin, same axis),
+        # which has just checked this message: its own check would only repeat that.
+        return aff._process(message)
 
 
 class LRRUnit(BaseAdaptiveTransformerUnit[LRRSettings, AxisArray, AxisArray, LRRTransformer]):
