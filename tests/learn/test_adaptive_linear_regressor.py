@@ -78,6 +78,8 @@ def test_linear_any_split_is_least_squares(backend, float_dtype):
 @pytest.mark.parametrize("kind", ["logistic", "sgd", "par"])
 def test_online_learners_on_every_backend(backend, kind):
     """Same numbers as on NumPy, in the input's namespace, device and dtype."""
+    if backend.value in ("jax", "mlx") and kind != "sgd":
+        pytest.skip("one learner on the compiling backends (each new kernel compiles)")
     X, Y = _host(n=12)
     if kind == "logistic":
         Y = (Y > 0.2).astype(float)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._backend import asarray, to_host, zeros
+from ..._backend import asarray, move, to_host, zeros
 from ..._kernels import online_linear as kern
 from ._linear_base import LinearModel, kernel, prepare
 
@@ -85,9 +85,10 @@ class _PlainSGD(LinearModel):
                     penalty=self.penalty, l1_ratio=self.l1_ratio,
                     fit_intercept=self.fit_intercept, pa=self._pa, C=self.C,
                     weighted=pos is not None)
+        W, b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)  # loaded ones
         if pos is None:
-            pos = neg = self._b  # unused (weighted=False); arrays keep the kernel compilable
-        self._W, self._b = fn(self._W, self._b, X, Y, etas, pos, neg)
+            pos = neg = b  # unused (weighted=False); arrays keep the kernel compilable
+        self._W, self._b = fn(W, b, X, Y, etas, pos, neg)
         self.t_ += n
 
     def _reset(self) -> None:
@@ -214,12 +215,11 @@ class SGDClassifier(_PlainSGD):
         if self._W is None or X.shape[1] != self.n_features_in_:
             self._start(xp, dev, X.shape[1], K, X.dtype)
             self.t_ = 1.0
-            cw = [float((self.class_weight or {}).get(c, 1.0)) for c in self.classes_.tolist()]
-            pos, neg = ([cw[1]], [cw[0]]) if K == 1 else (cw, [1.0] * K)
-            self._pos = asarray(xp, np.asarray(pos), dtype=X.dtype, device=dev)
-            self._neg = asarray(xp, np.asarray(neg), dtype=X.dtype, device=dev)
+        cw = [float((self.class_weight or {}).get(c, 1.0)) for c in self.classes_.tolist()]
+        pos, neg = ([cw[1]], [cw[0]]) if K == 1 else (cw, [1.0] * K)
         Y = asarray(xp, Yh, dtype=X.dtype, device=dev)
-        self._run(xp, dev, X, Y, self._pos, self._neg)
+        self._run(xp, dev, X, Y, asarray(xp, np.asarray(pos), dtype=X.dtype, device=dev),
+                  asarray(xp, np.asarray(neg), dtype=X.dtype, device=dev))
         return self
 
     def decision_function(self, X: Any) -> Any:

@@ -167,6 +167,7 @@ class OnlineLogisticRegression(LinearModel):
             self._l1_state = (0.0, xp.zeros_like(self._W)) if self.l1 else None
             self.n_features_in_ = X.shape[1]
         self._y1d = y1d
+        self._W, self._b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)
         bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
         W, b, l1s = kern.glm_minibatch_step(
             xp, self._W, self._b, X, Y, loss="log", lr=self.lr, intercept_lr=self.intercept_lr,

@@ -4,6 +4,7 @@ the adaptive Unit that materialises what it publishes."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 import typing
 from abc import ABC
@@ -24,7 +25,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ..._backend import materialize, move, namespace_and_device
 from ..._messages import new_message, replace_fields
 from ..._processors import stream_axis
-from .._learn_common import features, trigger_value
+from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
 
 STREAMING_DIMS = ("time",)
 
@@ -144,6 +145,53 @@ def fitted_weights(obj: Any) -> tuple[np.ndarray, np.ndarray, dict]:
         return c, np.array(b), {}
     raise ValueError(f"settings_path: {type(obj).__name__} is not a fitted linear model "
                      f"(no coef_/intercept_ nor river weights)")
+
+
+class RegressorMixin:
+    """The regressor processors' shared behaviour (put it before ``BaseAdaptiveTransformer``):
+    a constant reset hash (the model outlives layout changes; the feature count is checked
+    instead), the model built from ``settings.model_kwargs`` or loaded from
+    ``settings.settings_path``, and ``_process``. Subclasses set ``_klass`` and ``WHO``."""
+
+    WHO = "regressor"
+    _klass: Any = None
+    _loaded_labels: list | None = None
+
+    def _new_model(self) -> Any:
+        return self._klass(**copy.deepcopy(self.settings.model_kwargs))
+
+    def _initial_model(self) -> Any:
+        model = self._new_model()
+        if self.settings.settings_path is not None:
+            coef, intercept, extra = fitted_weights(load_pickle(self.settings.settings_path))
+            model.set_weights(coef, intercept, np, "cpu", np.float64)
+            if "t_" in extra and hasattr(model, "t_"):
+                model.t_ = extra["t_"]
+            self._loaded_labels = extra.get("labels")
+        return model
+
+    def _hash_message(self, message: AxisArray) -> int:
+        return 0
+
+    def _reset_state(self, message: AxisArray) -> None:
+        pass
+
+    def _process(self, message: AxisArray) -> AxisArray | None:
+        state = self.state
+        model = state.model
+        if not model.is_fitted:
+            warn_not_fitted(self)
+            return None
+        xp, axis, X = signal_features(self, message)
+        if X.shape[1] != model.n_features_in_:
+            log_feature_change(self.WHO, model.n_features_in_, X.shape[1])
+            state.model, state.template = self._new_model(), None
+            warn_not_fitted(self)
+            return None
+        preds = model.predict_2d(X)
+        if state.template is None:
+            state.template = template_from_signal(message, preds.shape[1], self._loaded_labels)
+        return prediction(state.template, preds, message, axis)
 
 
 class AdaptiveUnit(

@@ -16,7 +16,6 @@ Every target column (the trigger value's ``ch``) gets its own coefficients.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import field
 from typing import Any
 
@@ -24,17 +23,13 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
-from .._learn_common import log_feature_change, warn_not_fitted
+from .._learn_common import log_feature_change
 from ..util import AdaptiveLinearRegressor, RegressorType, get_regressor
 from ._linear_io import (
     STREAMING_DIMS,
     AdaptiveUnit,
+    RegressorMixin,
     check_regressor_settings,
-    fitted_weights,
-    load_pickle,
-    prediction,
-    signal_features,
-    template_from_signal,
     template_from_targets,
     training_arrays,
 )
@@ -71,7 +66,7 @@ class AdaptiveLinearRegressorState:
     """The estimator (``learn.model.linear``): arrays on the training data's device."""
 
 
-class AdaptiveLinearRegressorTransformer(BaseAdaptiveTransformer[
+class AdaptiveLinearRegressorTransformer(RegressorMixin, BaseAdaptiveTransformer[
         AdaptiveLinearRegressorSettings, AxisArray, AxisArray, AdaptiveLinearRegressorState]):
     """Predictions ``(time, ch)`` (the targets' layout) for every sample along the stream dim
     (``stream_dim``, else ``time``); the other dims are flattened into the features.
@@ -82,58 +77,22 @@ class AdaptiveLinearRegressorTransformer(BaseAdaptiveTransformer[
     learners skip a training sample that has a NaN."""
 
     STREAMING_DIMS = STREAMING_DIMS
+    WHO = "AdaptiveLinearRegressor"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._kind = AdaptiveLinearRegressor(self.settings.model_type)
-        self._klass = get_regressor(RegressorType.ADAPTIVE, self._kind)
-        model = self._new_model()
-        self._loaded_labels: list | None = None
-        if self.settings.settings_path is not None:
-            import numpy as np
-
-            coef, intercept, extra = fitted_weights(load_pickle(self.settings.settings_path))
-            model.set_weights(coef, intercept, np, "cpu", np.float64)
-            if "t_" in extra and hasattr(model, "t_"):
-                model.t_ = extra["t_"]
-            self._loaded_labels = extra.get("labels")
-        self.state.model = model
-
-    def _new_model(self) -> Any:
-        return self._klass(**copy.deepcopy(self.settings.model_kwargs))
-
-    def _hash_message(self, message: AxisArray) -> int:
-        return 0  # the model outlives layout changes; the feature count is checked instead
-
-    def _reset_state(self, message: AxisArray) -> None:
-        pass
+        self._klass = get_regressor(RegressorType.ADAPTIVE, self.settings.model_type)
+        self.state.model = self._initial_model()
 
     def partial_fit(self, message: AxisArray) -> None:
         X, Y, targets = training_arrays(self, message, "AdaptiveLinearRegressor")
         model = self.state.model
         d_old = model.n_features_in_
         if d_old is not None and (d_old != X.shape[1] or model._W.shape[1] != Y.shape[1]):
-            log_feature_change("AdaptiveLinearRegressor", d_old, X.shape[1])
+            log_feature_change(self.WHO, d_old, X.shape[1])
             model = self.state.model = self._new_model()
         model.partial_fit(X, Y)
         self.state.template = template_from_targets(targets)
-
-    def _process(self, message: AxisArray) -> AxisArray | None:
-        model = self.state.model
-        if not model.is_fitted:
-            warn_not_fitted(self)
-            return None
-        xp, axis, X = signal_features(self, message)
-        if X.shape[1] != model.n_features_in_:
-            log_feature_change("AdaptiveLinearRegressor", model.n_features_in_, X.shape[1])
-            self.state.model, self.state.template = self._new_model(), None
-            warn_not_fitted(self)
-            return None
-        preds = model.predict_2d(X)
-        if self.state.template is None:
-            self.state.template = template_from_signal(message, preds.shape[1],
-                                                       self._loaded_labels)
-        return prediction(self.state.template, preds, message, axis)
 
 
 class AdaptiveLinearRegressorUnit(AdaptiveUnit[AdaptiveLinearRegressorSettings, AxisArray,

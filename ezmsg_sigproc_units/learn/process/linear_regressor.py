@@ -9,7 +9,6 @@ fit to that sample alone (use ``adaptive_linear_regressor`` to accumulate).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import field
 from typing import Any
 
@@ -17,17 +16,12 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
-from .._learn_common import log_feature_change, warn_not_fitted
 from ..util import RegressorType, StaticLinearRegressor, get_regressor
 from ._linear_io import (
     STREAMING_DIMS,
     AdaptiveUnit,
+    RegressorMixin,
     check_regressor_settings,
-    fitted_weights,
-    load_pickle,
-    prediction,
-    signal_features,
-    template_from_signal,
     template_from_targets,
     training_arrays,
 )
@@ -62,7 +56,7 @@ class LinearRegressorState:
     """``learn.model.linear.LinearRegression`` or ``Ridge``."""
 
 
-class LinearRegressorTransformer(BaseAdaptiveTransformer[
+class LinearRegressorTransformer(RegressorMixin, BaseAdaptiveTransformer[
         LinearRegressorSettings, AxisArray, AxisArray, LinearRegressorState]):
     """Predictions ``(time, ch)`` (the targets' layout) for every sample along the stream dim
     (``stream_dim``, else ``time``); other dims are flattened into the features.
@@ -72,45 +66,17 @@ class LinearRegressorTransformer(BaseAdaptiveTransformer[
     line)."""
 
     STREAMING_DIMS = STREAMING_DIMS
+    WHO = "LinearRegressor"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        klass = get_regressor(RegressorType.STATIC, self.settings.model_type)
-        model = klass(**copy.deepcopy(self.settings.model_kwargs))
-        if self.settings.settings_path is not None:
-            import numpy as np
-
-            coef, intercept, _ = fitted_weights(load_pickle(self.settings.settings_path))
-            model.set_weights(coef, intercept, np, "cpu", np.float64)
-        self.state.model = model
-
-    def _hash_message(self, message: AxisArray) -> int:
-        return 0  # nothing depends on the layout; the feature count is checked instead
-
-    def _reset_state(self, message: AxisArray) -> None:
-        pass
+        self._klass = get_regressor(RegressorType.STATIC, self.settings.model_type)
+        self.state.model = self._initial_model()
 
     def partial_fit(self, message: AxisArray) -> None:
-        X, Y, targets = training_arrays(self, message, "LinearRegressor")
+        X, Y, targets = training_arrays(self, message, self.WHO)
         self.state.model.fit(X, Y)
         self.state.template = template_from_targets(targets)
-
-    def _process(self, message: AxisArray) -> AxisArray | None:
-        model = self.state.model
-        if not model.is_fitted:
-            warn_not_fitted(self)
-            return None
-        xp, axis, X = signal_features(self, message)
-        if X.shape[1] != model.n_features_in_:
-            log_feature_change("LinearRegressor", model.n_features_in_, X.shape[1])
-            model.clear()
-            self.state.template = None
-            warn_not_fitted(self)
-            return None
-        preds = model.predict_2d(X)
-        if self.state.template is None:
-            self.state.template = template_from_signal(message, preds.shape[1])
-        return prediction(self.state.template, preds, message, axis)
 
 
 class AdaptiveLinearRegressorUnit(AdaptiveUnit[LinearRegressorSettings, AxisArray, AxisArray,
