@@ -281,3 +281,23 @@ def test_defaults_are_the_peers():
                                                           True, "auto", "identity")
     assert issubclass(LRRSettings, SelfSupervisedRegressionSettings)
     assert LRRUnit.SETTINGS is LRRSettings and hasattr(LRRUnit, "INPUT_SAMPLE")
+
+
+def test_unit_trains_on_samples_and_rereferences_signals():
+    """The Unit's tasks, called as ezmsg calls them: a sample trains (nothing published), a
+    signal is rereferenced with the fitted weights."""
+    import asyncio
+
+    host = _host(n=40)
+    unit = LRRUnit(LRRSettings())
+    unit.create_processor()
+
+    async def run():
+        assert await unit.on_sample(_msg(None, host)) is None
+        return [out async for out in unit.on_signal(_msg(None, host[:5]))]
+
+    (stream, out), = asyncio.run(run())
+    assert stream is unit.OUTPUT_SIGNAL
+    np.testing.assert_allclose(out.data, host[:5] @ (np.eye(10) - _ref_weights(host)),
+                               rtol=1e-9, atol=1e-12)
+    assert set(LRRUnit.__tasks__) == {"on_settings", "on_signal", "on_sample"}
