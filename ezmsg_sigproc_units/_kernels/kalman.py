@@ -143,7 +143,7 @@ def gain_from_covariance(xp: Any, p: Any, qih: Any, g: Any) -> Any:
 def filter_steady(xp: Any, z: Any, x0: Any, ft: Any, kt: Any) -> tuple[Any, Any]:
     """``(xs, x_last)``: ``xs`` ``(n, s)`` with ``x_t = F x_{t-1} + K z_t`` from ``x0``
     ``(s,)`` over ``z`` ``(n, m)`` (``n >= 1``), given ``ft = F'`` and ``kt = K'`` (row
-    form); ``x_last`` is a fresh ``(s,)``.
+    form); ``x_last`` ``(s,)`` is the last row of ``xs`` (it may share its memory).
 
     ``K z`` for every sample is one product; the recursion is a Hillis-Steele scan: after
     the step of shift ``d`` each row holds the sum over its last ``2d`` inputs, so
@@ -151,8 +151,8 @@ def filter_steady(xp: Any, z: Any, x0: Any, ft: Any, kt: Any) -> tuple[Any, Any]
     """
     s = ft.shape[0]
     if z.shape[0] == 1:
-        x = x0 @ ft + z[0, ...] @ kt
-        return xp.reshape(x, (1, s)), x
+        xs = z @ kt + x0 @ ft
+        return xs, xs[0, ...]
     y = xp.concat([xp.reshape(x0, (1, s)), z @ kt], axis=0)
     fd = ft  # (F^d)' for the current shift d
     d, rows = 1, y.shape[0]
@@ -162,7 +162,7 @@ def filter_steady(xp: Any, z: Any, x0: Any, ft: Any, kt: Any) -> tuple[Any, Any]
         d *= 2
         if d < rows:
             fd = fd @ fd
-    return y[1:, ...], y[-1, ...] * 1.0
+    return y[1:, ...], y[-1, ...]
 
 
 def filter_adaptive(xp: Any, z: Any, x0: Any, p0: Any, a: Any, w: Any, qih: Any, g: Any,

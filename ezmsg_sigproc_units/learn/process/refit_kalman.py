@@ -99,7 +99,12 @@ class RefitKalmanFilterState:
 
     ops: tuple | None = None
     """The model's filtering terms cast for the messages: ``(F', K')`` with ``steady_state``,
-    ``(A, W, Q^-1 H, G)`` otherwise; None when they must be rebuilt (after a (re)fit)."""
+    ``(A, W, Q^-1 H, G, alpha^2)`` otherwise; None when they must be rebuilt (after a
+    (re)fit or a reset)."""
+
+    layout: tuple | None = None
+    """``(sample dim, its index)`` of the stream, set with ``ops`` (the compute dtype is
+    ``x``'s)."""
 
     buffer_neural: list | None = None
     """Last sample of each message given to ``log_for_refit`` ``(m,)`` (copies)."""
@@ -202,43 +207,52 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
             f = (eye(xp, s, dtype=dt, device=dev) - k @ h) @ a
             st.ops = (xp.permute_dims(f, (1, 0)), xp.permute_dims(k, (1, 0)))
         else:
-            st.ops = (a, move(model.W_process_noise_covariance, xp, dev, dt), qih, g)
+            alpha2 = float(model.alpha_fading_memory) ** 2
+            st.ops = (a, move(model.W_process_noise_covariance, xp, dev, dt), qih, g, alpha2)
             st.P = move(model.P_state_covariance, xp, dev, dt)
         if st.x is None or st.x.shape[0] != s:
             st.x = zeros(xp, (s,), dtype=dt, device=dev)
 
     def _process(self, message: AxisArray) -> AxisArray | None:
         st = self._state
-        model = st.model
-        if model is None or not model.is_fitted:
-            warn_not_fitted(self)
+        data = message.data
+        xp, dev = namespace_and_device(data)
+        if st.ops is None and not self._prepare(message, xp, dev):
             return None
-        axis = self._axis(message)
-        ix = axis_index(message, axis)
-        xp, dev = namespace_and_device(message.data)
-        dt = float_dtype_for(xp, message.data.dtype, dev)
-        z = features(xp, message.data, ix)
-        if z.shape[1] != model.n_features:  # a model fitted elsewhere with other features
-            log_feature_change(type(self).__name__, model.n_features, z.shape[1])
-            self._init_model()
-            warn_not_fitted(self)
-            return None
+        axis, ix = st.layout
+        dt = st.x.dtype
+        z = data if ix == 0 and data.ndim == 2 else features(xp, data, ix)
         if z.dtype != dt:
             z = xp.astype(z, dt)
-        if st.ops is None:
-            self._build_ops(xp, dev, dt)
         if z.shape[0] == 0:
             xs = zeros(xp, (0, st.x.shape[0]), dtype=dt, device=dev)
-        elif model.steady_state:
+        elif len(st.ops) == 2:  # steady state
             xs, st.x = compile_kernel(xp, kalman.filter_steady)(z, st.x, *st.ops)
         else:
-            a, w, qih, g = st.ops
-            alpha2 = float(model.alpha_fading_memory) ** 2
-            xs, st.x, st.P = kalman.filter_adaptive(xp, z, st.x, st.P, a, w, qih, g, alpha2)
+            xs, st.x, st.P = kalman.filter_adaptive(xp, z, st.x, st.P, *st.ops)
         ax = message.axes.get(axis)
         return replace_fields(message, xs, dims=[axis, "state"],
                               axes={axis: ax} if ax is not None else {},
                               key=f"{message.key}_filtered")
+
+    def _prepare(self, message: AxisArray, xp: Any, dev: Any) -> bool:
+        """Before the first message after a (re)fit or reset: check the model against the
+        message, cast its terms (``_build_ops``). False (nothing to publish) without a fitted
+        model for these features."""
+        model = self._state.model
+        if model is None or not model.is_fitted:
+            warn_not_fitted(self)
+            return False
+        m = self._n_features(message)
+        if m != model.n_features:  # a model fitted elsewhere with other features
+            log_feature_change(type(self).__name__, model.n_features, m)
+            self._init_model()
+            warn_not_fitted(self)
+            return False
+        self._build_ops(xp, dev, float_dtype_for(xp, message.data.dtype, dev))
+        axis = self._axis(message)
+        self._state.layout = (axis, axis_index(message, axis))
+        return True
 
     # -- training ------------------------------------------------------------------------
     def _states_of(self, value: Any, xp: Any, dev: Any, dt: Any) -> tuple[Any, dict]:
@@ -301,8 +315,8 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         z = features(xp, message.data, axis_index(message, self._axis(message)))
         if z.shape[0] == 0:
             return
-        if st.x is None:
-            self._build_ops(xp, dev, dt)
+        if st.ops is None and not self._prepare(message, xp, dev):
+            raise NotFittedError("log_for_refit: the model does not fit these features")
         st.buffer_neural.append(xp.astype(z[-1, ...], dt) * 1)
         st.buffer_state.append(st.x * 1)
         for buf, v in ((st.buffer_target_positions, target_position),
