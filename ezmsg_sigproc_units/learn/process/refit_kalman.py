@@ -27,8 +27,6 @@ one call over the whole stream for any split into messages.
 from __future__ import annotations
 
 import os
-import pickle
-from pathlib import Path
 from typing import Any
 
 import ezmsg.core as ez
@@ -42,7 +40,6 @@ from ..._backend import (
     float_dtype_for,
     move,
     namespace_and_device,
-    to_host,
     zeros,
 )
 from ..._kernels import kalman
@@ -51,9 +48,7 @@ from ..._processors import StreamAxisMixin
 from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
 from ..model.refit_kalman import RefitKalmanFilter, as_compute
 from ..util import NotFittedError
-
-_PEER_KEYS = ("intention_velocity_indices", "target_positions", "cursor_positions",
-              "hold_flags")
+from ._refit_kalman_io import read_checkpoint, states_of, write_checkpoint
 
 
 class RefitKalmanFilterSettings(ez.Settings):
@@ -151,9 +146,7 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
 
     def load_from_checkpoint(self, checkpoint_path: str) -> None:
         """Load ``A``, ``W``, ``H``, ``Q`` from a pickle and compute the gain."""
-        with open(Path(checkpoint_path), "rb") as f:
-            data = pickle.load(f)  # noqa: S301 - a checkpoint the user names
-        self._init_model(**data)
+        self._init_model(**read_checkpoint(checkpoint_path))
         self._state.model._compute_gain()
         self._state.model.is_fitted = True
 
@@ -163,13 +156,7 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         model = self._state.model
         if model is None or not model.is_fitted:
             raise ValueError("checkpoint_path: cannot save a checkpoint before a fit")
-        data = {name: to_host(getattr(model, name)) for name in (
-            "A_state_transition_matrix", "W_process_noise_covariance", "H_observation_matrix",
-            "Q_measurement_noise_covariance")}
-        path = Path(checkpoint_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            pickle.dump(data, f)
+        write_checkpoint(model, checkpoint_path)
 
     # -- stream bookkeeping --------------------------------------------------------------
     def _n_features(self, message: AxisArray) -> int:
@@ -255,27 +242,6 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         return True
 
     # -- training ------------------------------------------------------------------------
-    def _states_of(self, value: Any, xp: Any, dev: Any, dt: Any) -> tuple[Any, dict]:
-        """``(Y_state, refit kwargs)`` from a sample's trigger value."""
-        if isinstance(value, dict):
-            if "Y_state" not in value:
-                raise ValueError("partial_fit: trigger.value dict needs 'Y_state'")
-            y = value["Y_state"]
-            kw = {k if k != "hold_flags" else "hold_indices": value[k]
-                  for k in _PEER_KEYS if value.get(k) is not None}
-        elif isinstance(value, AxisArray):
-            vx = array_namespace(value.data)
-            y = features(vx, value.data, axis_index(value, self._axis(value)))
-            kw = {}
-        elif value is None:
-            raise ValueError("partial_fit: the sample carries no states (trigger.value)")
-        else:
-            y, kw = value, {}
-        y = as_compute(y, xp, dev, dt)
-        if y.ndim == 1:
-            y = xp.reshape(y, (y.shape[0], 1))
-        return y, kw
-
     def partial_fit(self, message: AxisArray) -> None:
         """Fit (first sample) or refit (later ones) from a sample message (see module)."""
         value = trigger_value(message, type(self).__name__ + ".partial_fit")
@@ -285,7 +251,10 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         if z.shape[0] == 0:
             return
         z = z if z.dtype == dt else xp.astype(z, dt)
-        y, kw = self._states_of(value, xp, dev, dt)
+        y, kw = states_of(value, self._axis)
+        y = as_compute(y, xp, dev, dt)
+        if y.ndim == 1:
+            y = xp.reshape(y, (y.shape[0], 1))
         if y.shape[0] != z.shape[0]:
             raise ValueError(f"partial_fit: {y.shape[0]} states for {z.shape[0]} samples")
         model = self._ensure_model()
