@@ -95,13 +95,14 @@ def rls_update(xp: Any, P: Any, w: Any, X: Any, Y: Any) -> tuple[Any, Any]:
     Xa = xp.concat([xp.astype(xp.where(ok, X, xp.zeros_like(X)), dtype), okf], axis=1)
     Ya = xp.astype(xp.where(ok, Y, xp.zeros_like(Y)), dtype)
     U = P @ _t(xp, Xa)                                        # (d+1, n)
-    S = eye(xp, n, dtype=dtype, device=dev) + Xa @ U          # (n, n), SPD
-    E = Ya - Xa @ w                                           # a-priori errors (n, k)
-    Z = xp.linalg.solve(S, xp.concat([_t(xp, U), E], axis=1))
-    Kt, Ze = Z[:, : U.shape[0]], Z[:, U.shape[0]:]
-    P = P - U @ Kt
-    P = (P + _t(xp, P)) * 0.5  # keep it symmetric against rounding
-    return P, w + U @ Ze
+    S = eye(xp, n, dtype=dtype, device=dev) + Xa @ U          # (n, n)
+    # LU rather than Cholesky: S is SPD in exact arithmetic, but a solve never fails when
+    # rounding has eaten into that (a Cholesky would raise, or give NaN on some backends).
+    KZ = xp.linalg.solve(S, xp.concat([_t(xp, U), Ya - Xa @ w], axis=1))
+    Kt, Z = KZ[:, : U.shape[0]], KZ[:, U.shape[0]:]
+    P = P - U @ Kt  # P - U S^-1 U^T
+    P = (P + _t(xp, P)) * 0.5  # rounding would make it drift from symmetric (and from lstsq)
+    return P, w + U @ Z
 
 
 def _relu(xp: Any, z: Any) -> Any:
@@ -142,16 +143,30 @@ def eps_insensitive(xp: Any, p: Any, y: Any, epsilon: float) -> Any:
     return _relu(xp, xp.abs(y - p) - epsilon)
 
 
-def sgd_pass(xp: Any, W: Any, b: Any, X: Any, Y: Any, etas: Any, pos_weight: Any,
-             neg_weight: Any, *, loss: str, epsilon: float, alpha: float,
-             penalty: str | None, l1_ratio: float, fit_intercept: bool, pa: str | None = None,
-             C: float = 1.0, weighted: bool = False) -> tuple[Any, Any]:
+def sgd_rates(etas: list[float], *, alpha: float, penalty: str | None,
+              l1_ratio: float) -> list[list[float]]:
+    """Host per-sample factors of ``sgd_pass``: ``[-eta, decay, u]`` with the weight decay
+    ``max(0, 1 - l2_share * eta * alpha)`` (1 without an L2 part) and ``u`` the cumulative
+    L1 penalty of the call so far (scikit-learn's ``u``, restarted on every call)."""
+    l2 = (1.0 - l1_ratio) if penalty == "elasticnet" else (1.0 if penalty == "l2" else 0.0)
+    l1 = l1_ratio if penalty == "elasticnet" else (1.0 if penalty == "l1" else 0.0)
+    out, u = [], 0.0
+    for eta in etas:
+        u += l1 * eta * alpha
+        out.append([-eta, max(0.0, 1.0 - l2 * eta * alpha), u])
+    return out
+
+
+def sgd_pass(xp: Any, W: Any, b: Any, X: Any, Y: Any, rates: Any, pos_weight: Any,
+             neg_weight: Any, *, loss: str, epsilon: float, penalty: str | None,
+             fit_intercept: bool, pa: str | None = None, C: float = 1.0,
+             weighted: bool = False) -> tuple[Any, Any]:
     """``(W, b)`` after scikit-learn's plain SGD over the rows of ``X``/``Y`` in order.
 
-    ``etas`` ``(n,)``: the learning rate of each sample (the schedule is host arithmetic on
-    the sample count, computed by the caller). ``penalty``: None, ``"l2"``, ``"l1"`` or
-    ``"elasticnet"`` (weight decay ``1 - (1 - l1_ratio) eta alpha`` before the step, then the
-    cumulative L1 penalty, whose accumulators start at zero on every call, as in
+    ``rates`` ``(n, 3)``: ``sgd_rates`` of the samples' learning rates (the schedule is host
+    arithmetic on the sample count). ``penalty``: None, ``"l2"``, ``"l1"`` or
+    ``"elasticnet"`` (the decay before the step, then the cumulative L1 penalty of Tsuruoka
+    et al. whose per-weight accumulator ``q`` starts at zero on every call, as in
     ``_plain_sgd``). ``pa``: ``"pa1"``/``"pa2"`` for the passive-aggressive steps with
     aggressiveness ``C`` (regression). ``pos_weight``/``neg_weight`` ``(k,)``: class weights
     of a classifier (labels +-1 in ``Y``), applied when ``weighted``. A batch with a NaN
@@ -159,49 +174,50 @@ def sgd_pass(xp: Any, W: Any, b: Any, X: Any, Y: Any, etas: Any, pos_weight: Any
     every option is a keyword, so ``_backend.compile_kernel`` can compile it per shape."""
     W_in, b_in = W, b
     n = X.shape[0]
-    l2_ratio = (1.0 - l1_ratio) if penalty == "elasticnet" else 1.0
-    l1_ratio = l1_ratio if penalty == "elasticnet" else (1.0 if penalty == "l1" else 0.0)
     decays = penalty in ("l2", "elasticnet")
-    if l1_ratio > 0.0:
-        q = xp.zeros_like(W)
-        u = 0.0 * etas[0] if n else None
-    sq = xp.sum(X * X, axis=1) if pa else None
+    has_l1 = penalty in ("l1", "elasticnet")
+    q = None  # the cumulative L1 penalty applied to each weight in this call
+    if pa:
+        sq = xp.sum(X * X, axis=1)
+        if pa == "pa1":  # scikit-learn skips a sample with |x| = 0
+            inv = xp.where(sq == 0.0, xp.zeros_like(sq),
+                           1.0 / xp.where(sq == 0.0, xp.ones_like(sq), sq))
+        else:
+            inv = 1.0 / (sq + 0.5 / C)
+        cap = xp.full_like(W[:1, :], C)
+    elif loss in ("squared_error", "squared_hinge", "squared_epsilon_insensitive"):
+        lo, hi = xp.full_like(W[:1, :], -MAX_DLOSS), xp.full_like(W[:1, :], MAX_DLOSS)
     for i in range(n):
         x = X[i:i + 1, :]
         y = Y[i:i + 1, :]
-        eta = etas[i]
         p = x @ W + b
         if pa:
-            lv = eps_insensitive(xp, p, y, epsilon)
-            s = sq[i]
-            if pa == "pa1":
-                step = xp.minimum(lv / xp.where(s == 0.0, xp.ones_like(s), s),
-                                  xp.full_like(lv, C))
-            else:
-                step = lv / (s + 0.5 / C)
-            step = xp.where(s == 0.0, xp.zeros_like(step), step)
+            step = eps_insensitive(xp, p, y, epsilon) * inv[i]
+            step = xp.minimum(step, cap) if pa == "pa1" else step
             upd = xp.where(y - p < 0.0, -step, step)
         else:
             g = dloss(xp, loss, p, y, epsilon)
             if loss in ("squared_error", "squared_hinge", "squared_epsilon_insensitive"):
-                g = xp.minimum(xp.maximum(g, xp.full_like(g, -MAX_DLOSS)),
-                               xp.full_like(g, MAX_DLOSS))
-            upd = -eta * g
+                g = xp.minimum(xp.maximum(g, lo), hi)
+            upd = rates[i, 0] * g
         if weighted:
             upd = upd * xp.where(y > 0.0, pos_weight, neg_weight)
         if decays:
-            a = 1.0 - l2_ratio * eta * alpha
-            W = W * xp.maximum(a, xp.zeros_like(a))
+            W = W * rates[i, 1]
         W = W + _t(xp, x) * upd
         if fit_intercept:
             b = b + upd[0, :]
-        if l1_ratio > 0.0:
-            u = u + l1_ratio * eta * alpha
+        if has_l1:
+            u = rates[i, 2]
             W0 = W
-            pos = xp.maximum(W - (u + q), xp.zeros_like(W))
-            neg = xp.minimum(W + (u - q), xp.zeros_like(W))
-            W = xp.where(W > 0.0, pos, xp.where(W < 0.0, neg, W))
-            q = q + (W - W0)
+            if q is None:  # nothing applied yet: soft-threshold at u
+                W = xp.sign(W) * _relu(xp, xp.abs(W) - u)
+            else:
+                pos = _relu(xp, W - (u + q))
+                neg = -_relu(xp, -(W + (u - q)))
+                W = xp.where(W > 0.0, pos, xp.where(W < 0.0, neg, W))
+            if i < n - 1:  # q is read only by the next samples of this call
+                q = (W - W0) if q is None else q + (W - W0)
     if n:
         bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
         W, b = xp.where(bad, W_in, W), xp.where(bad, b_in, b)

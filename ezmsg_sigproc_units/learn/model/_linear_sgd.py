@@ -80,15 +80,16 @@ class _PlainSGD(LinearModel):
         n = X.shape[0]
         if n == 0:
             return
-        etas = asarray(xp, self._etas(n), dtype=X.dtype, device=dev)
-        fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon, alpha=self.alpha,
-                    penalty=self.penalty, l1_ratio=self.l1_ratio,
-                    fit_intercept=self.fit_intercept, pa=self._pa, C=self.C,
-                    weighted=pos is not None)
+        rates = asarray(xp, kern.sgd_rates(self._etas(n), alpha=self.alpha,
+                                           penalty=self.penalty, l1_ratio=self.l1_ratio),
+                        dtype=X.dtype, device=dev)
+        fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon,
+                    penalty=self.penalty, fit_intercept=self.fit_intercept, pa=self._pa,
+                    C=self.C, weighted=pos is not None)
         W, b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)  # loaded ones
         if pos is None:
             pos = neg = b  # unused (weighted=False); arrays keep the kernel compilable
-        self._W, self._b = fn(W, b, X, Y, etas, pos, neg)
+        self._W, self._b = fn(W, b, X, Y, rates, pos, neg)
         self.t_ += n
 
     def _reset(self) -> None:
