@@ -1,8 +1,8 @@
 """Incremental decompositions: PCA (as scikit-learn's ``IncrementalPCA.partial_fit``) and
 online NMF (as scikit-learn's ``MiniBatchNMF.partial_fit``).
 
-Shapes: a batch ``x`` is (n, p) (observations, features). PCA state: ``mean`` (p,), ``var``
-(p,), the seen count ``n_seen`` (a host int), ``components`` (k, p) and ``singular`` (k,).
+Shapes: a batch ``x`` is (n, p) (observations, features). PCA state: ``mean`` (p,), the seen
+count ``n_seen`` (a host int), ``components`` (k, p) and ``singular`` (k,).
 NMF state: ``h`` (k, p) and the online numerator/denominator ``a``, ``b`` (k, p). No
 function writes into its inputs; nothing reads values back to the host.
 """
@@ -12,19 +12,38 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._backend import device_of, zeros
+from .._backend import default_float, device_of, zeros
 
 EPSILON = 1.1920928955078125e-07
 """float32 machine epsilon: scikit-learn NMF's floor for divisions (the same in float64)."""
 
 
-def _thin_svd(xp: Any, a: Any) -> tuple[Any, Any, Any]:
-    k = min(a.shape)
-    try:
-        return xp.linalg.svd(a, full_matrices=False)
-    except TypeError:  # a namespace whose svd has no full_matrices (MLX): always full
-        u, s, vt = xp.linalg.svd(a)
-        return u[:, :k], s[:k], vt[:k, :]
+def top_svd(xp: Any, a: Any, k: int) -> tuple[Any, Any]:
+    """``(vt (k, p), s (k,))``: the ``k`` leading right singular vectors and singular values
+    of ``a`` (m, p), from the eigendecomposition of its smaller Gram matrix (``a a^T`` when
+    m < p, else ``a^T a``): an (min(m, p))^2 problem instead of an SVD of ``a`` (4-8x faster
+    for a 52 x 256 stack). Singular values lose relative accuracy only where
+    ``s_i^2`` nears ``eps s_max^2``, far below the leading components kept. When m < p, a
+    direction with no resolvable variance (``s <= sqrt(eps m) s_max``: rank-deficient data)
+    gets a zero row and s = 0. Computed in float64 where the device has it, returned in
+    ``a``'s dtype."""
+    m, p = a.shape
+    wide = default_float(xp, device_of(a))  # float64 where the device has it
+    out_dt = a.dtype
+    a = xp.astype(a, wide)
+    at = xp.permute_dims(a, (1, 0))
+    lam, vec = xp.linalg.eigh(xp.matmul(a, at) if m < p else xp.matmul(at, a))
+    lam = xp.flip(lam)[:k]
+    vec = xp.flip(vec, axis=1)[:, :k]
+    s = xp.sqrt(xp.maximum(lam, xp.zeros_like(lam)))
+    if m >= p:
+        return xp.astype(xp.permute_dims(vec, (1, 0)), out_dt), xp.astype(s, out_dt)
+    # the Gram matrix resolves s only down to sqrt(eps m) s_max: below that, no direction
+    floor = (xp.finfo(a.dtype).eps * m) ** 0.5 * xp.max(s)
+    ok = s > floor
+    inv = xp.where(ok, 1.0 / xp.where(ok, s, xp.ones_like(s)), xp.zeros_like(s))
+    vt = inv[:, None] * xp.matmul(xp.permute_dims(vec, (1, 0)), a)
+    return xp.astype(vt, out_dt), xp.astype(xp.where(ok, s, xp.zeros_like(s)), out_dt)
 
 
 def _flip_rows(xp: Any, vt: Any) -> Any:
@@ -36,41 +55,32 @@ def _flip_rows(xp: Any, vt: Any) -> Any:
     return xp.where(pick < 0, -vt, vt)
 
 
-def ipca_stack(xp: Any, x: Any, mean: Any, var: Any, components: Any, singular: Any,
-               n_seen: Any) -> tuple[Any, Any, Any]:
-    """``(stack, mean, var)``: the matrix whose SVD updates the PCA, and the updated column
-    mean and variance (Chan et al.'s pairwise update, as scikit-learn's
-    ``_incremental_mean_and_var``). ``n_seen`` (a 0-d array) > 0: the previous basis scaled
-    by its singular values, the batch centred on its own mean and the mean-correction row
-    are stacked (Ross et al. 2008); use ``ipca_first`` before any fit."""
+def ipca_stack(xp: Any, x: Any, mean: Any, components: Any, singular: Any,
+               n_seen: int) -> tuple[Any, Any]:
+    """``(stack, mean)``: the matrix whose SVD updates the PCA (Ross et al. 2008, as
+    scikit-learn's ``IncrementalPCA.partial_fit``: the previous basis scaled by its singular
+    values, the batch centred on its own mean, and the mean-correction row) and the updated
+    column mean. ``n_seen`` (host int) > 0; use ``ipca_first`` before any fit."""
     n = x.shape[0]
     total = n_seen + n
-    bsum = xp.sum(x, axis=0)
-    bmean = bsum / n
-    d = x - bmean
-    bvar_u = xp.sum(d * d, axis=0)
-    last_sum = mean * n_seen
-    new_mean = (last_sum + bsum) / total
-    ratio = n_seen / n
-    var_u = var * n_seen + bvar_u + ratio / total * (last_sum / ratio - bsum) ** 2
-    corr = xp.sqrt(n_seen / total * n) * (mean - bmean)
-    stack = xp.concat([singular[:, None] * components, d, corr[None, :]], axis=0)
-    return stack, new_mean, var_u / total
+    bmean = xp.mean(x, axis=0)
+    new_mean = mean + (bmean - mean) * (n / total)
+    corr = math.sqrt(n_seen / total * n) * (mean - bmean)
+    stack = xp.concat([singular[:, None] * components, x - bmean, corr[None, :]], axis=0)
+    return stack, new_mean
 
 
-def ipca_first(xp: Any, x: Any) -> tuple[Any, Any, Any]:
-    """``(stack, mean, var)`` of the first batch: the batch centred on its mean."""
+def ipca_first(xp: Any, x: Any) -> tuple[Any, Any]:
+    """``(stack, mean)`` of the first batch: the batch centred on its mean."""
     mean = xp.mean(x, axis=0)
-    d = x - mean
-    return d, mean, xp.mean(d * d, axis=0)
+    return x - mean, mean
 
 
-def ipca_svd(xp: Any, stack: Any, k: int) -> tuple[Any, Any, Any]:
-    """``(components (k, p), singular (k,), all singular values)`` of ``stack`` with
-    scikit-learn's sign convention."""
-    _, s, vt = _thin_svd(xp, stack)
-    vt = _flip_rows(xp, vt)
-    return vt[:k, :], s[:k], s
+def ipca_svd(xp: Any, stack: Any, k: int) -> tuple[Any, Any]:
+    """``(components (k, p), singular (k,))`` of ``stack`` with scikit-learn's sign
+    convention (``svd_flip(u_based_decision=False)``)."""
+    vt, s = top_svd(xp, stack, k)
+    return _flip_rows(xp, vt), s
 
 
 def ipca_transform(xp: Any, x: Any, mean: Any, components: Any, scale: Any = None) -> Any:

@@ -108,19 +108,28 @@ def test_ipca_whiten_and_named_axis(backend):
 
 def test_not_fitted_gives_none_until_enough_observations(caplog):
     x = _data()
-    proc = IncrementalPCATransformer(IncrementalPCASettings(n_components=3))
+    proc = IncrementalPCATransformer(IncrementalPCASettings(n_components=2))
     with caplog.at_level(logging.WARNING, logger="ezmsg"):
         assert proc(_msg(Backend.NUMPY, x[:4])) is None
-        proc.partial_fit(_msg(Backend.NUMPY, x[:2]))  # fewer than n_components: kept
+        proc.partial_fit(_msg(Backend.NUMPY, x[:1]))  # fewer than n_components: kept
         assert proc(_msg(Backend.NUMPY, x[:4])) is None
     assert sum("no fitted model" in r.message for r in caplog.records) == 1
-    proc.partial_fit(_msg(Backend.NUMPY, x[2:3]))
-    ref = skd.IncrementalPCA(n_components=3).partial_fit(x[:3])
+    proc.partial_fit(_msg(Backend.NUMPY, x[1:3]))  # fitted as one batch of 3
+    ref = skd.IncrementalPCA(n_components=2).partial_fit(x[:3])
     np.testing.assert_allclose(np.abs(proc(_msg(Backend.NUMPY, x)).data), np.abs(ref.transform(x)),
                                atol=1e-9)
     with pytest.raises(ValueError, match="n_components"):
         IncrementalPCATransformer(IncrementalPCASettings(n_components=9)).partial_fit(
             _msg(Backend.NUMPY, x))
+
+
+def test_rank_deficient_directions_are_zero_not_nan():
+    x = np.repeat(_data(n=2), 2, axis=0)  # 4 rows, 2 distinct: rank 1 after centring
+    proc = IncrementalPCATransformer(IncrementalPCASettings(n_components=3))
+    proc.partial_fit(_msg(Backend.NUMPY, x))
+    comps = proc.state.estimator.components
+    assert np.all(np.isfinite(comps)) and np.allclose(comps[1:], 0.0)
+    np.testing.assert_allclose(np.linalg.norm(comps[0]), 1.0)
 
 
 @pytest.mark.parametrize("beta", ["frobenius", "kullback-leibler"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._backend import compile_kernel, from_host, move, namespace_and_device, scalar, to_host
+from ..._backend import compile_kernel, from_host, move, namespace_and_device, to_host
 from ..._kernels import decomp
 
 BETA_LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
@@ -29,7 +29,7 @@ class IncrementalPCAModel:
         self.n_features: int | None = None
         self.n_seen = 0
         self.pending: list = []
-        self.mean = self.var = self.components = self.singular = None
+        self.mean = self.components = self.singular = None
         self.explained_variance = self.scale = None
         self._cast: tuple | None = None
 
@@ -50,16 +50,14 @@ class IncrementalPCAModel:
                 return
             x = xp.concat(self.pending, axis=0) if len(self.pending) > 1 else self.pending[0]
             self.pending, n = [], x.shape[0]
-            stack, mean, var = decomp.ipca_first(xp, x)
+            stack, mean = decomp.ipca_first(xp, x)
         else:
             x = move(x, *namespace_and_device(self.mean), self.mean.dtype)
-            seen = scalar(xp, float(self.n_seen), dtype=x.dtype,
-                          device=namespace_and_device(x)[1])
-            stack, mean, var = decomp.ipca_stack(
-                xp, x, self.mean, self.var, self.components, self.singular, seen)
-        comps, sing, s_all = decomp.ipca_svd(xp, stack, self.n_components)
+            stack, mean = decomp.ipca_stack(xp, x, self.mean, self.components, self.singular,
+                                            self.n_seen)
+        comps, sing = decomp.ipca_svd(xp, stack, self.n_components)
         self.n_seen += n
-        self.mean, self.var, self.components, self.singular = mean, var, comps, sing
+        self.mean, self.components, self.singular = mean, comps, sing
         self.explained_variance = sing * sing / max(self.n_seen - 1, 1)
         if self.whiten:
             floor = float(xp.finfo(sing.dtype).eps)
