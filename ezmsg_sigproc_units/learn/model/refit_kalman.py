@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 import ezmsg.core as ez
+import numpy as np
 
 from ..._backend import (
     array_namespace,
@@ -220,7 +221,8 @@ class RefitKalmanFilter:
                                     self.Q_measurement_noise_covariance)
         self.info_terms = (qih, g)
         a = self.A_state_transition_matrix
-        k, p = kalman.steady_gain(xp, a, qih, g, self.W_process_noise_covariance)
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is handled below
+            k, p = kalman.steady_gain(xp, a, qih, g, self.W_process_noise_covariance)
         if not bool(to_host(xp.all(xp.isfinite(k)) & xp.all(xp.isfinite(p)))):
             p = eye(xp, a.shape[0], dtype=a.dtype, device=namespace_and_device(a)[1])
             k = kalman.gain_from_covariance(xp, p, qih, g)
