@@ -225,8 +225,12 @@ def test_input_not_mutated_and_not_kept():
     np.testing.assert_array_equal(msg.data, before)
     msg.data[:] = 1e6  # an upstream buffer reused
     np.testing.assert_array_equal(proc.state.coef, coef)
-    proc(msg)
     assert set(msg.attrs) == {"trigger"}
+    sig = _msg(Backend.NUMPY, x[:3])
+    axes_before, data_before = dict(sig.axes), sig.data.copy()
+    proc(sig)
+    assert sig.axes == axes_before and sig.attrs == {}
+    np.testing.assert_array_equal(sig.data, data_before)
 
 
 def test_settings_accept_the_peer_configs():
