@@ -34,7 +34,7 @@ from ... import _spatial_common as sc
 from ..._backend import (
     array_namespace,
     asarray,
-    float_dtype_for,
+    eye,
     materialize,
     namespace_and_device,
     to_host,
@@ -56,8 +56,7 @@ __all__ = ["MIN_REREF_GROUP_SIZE", "LRRSettings", "LRRState", "LRRTransformer", 
            "SelfSupervisedRegressionTransformer"]
 
 MIN_REREF_GROUP_SIZE = 3
-"""Smallest group that is regressed: a channel needs at least two others to be predicted from
-(with one, the "reference" is a single channel). Smaller groups pass through unchanged."""
+"""Smallest group that is regressed (each channel from at least two others); smaller pass."""
 
 
 class SelfSupervisedRegressionSettings(ez.Settings):
@@ -121,13 +120,10 @@ class SelfSupervisedRegressionTransformer(
     BaseAdaptiveTransformer[SettingsType, AxisArray, AxisArray, StateType],
     typing.Generic[SettingsType, StateType],
 ):
-    """Base of the self-supervised regressions. Subclasses implement
-    :meth:`_on_weights_updated` (called after every solve of ``state.weights``) and
-    :meth:`_process`, which calls :meth:`_ensure_weights` first.
-
-    State resets by the shared rule (stream layout, channel count or labels, dtype,
-    namespace, device); a channel-count change is logged. Weights from :meth:`fit` before the
-    first message survive that message's reset when the channel count matches."""
+    """Base of the self-supervised regressions: subclasses implement ``_on_weights_updated``
+    (after every solve) and ``_process`` (which calls ``_ensure_weights`` first). State resets
+    by the shared rule (layout, channel count or labels, dtype, namespace, device; a
+    channel-count change is logged); a :meth:`fit` before the first message is kept."""
 
     _fit_pending = False
 
@@ -176,8 +172,8 @@ class SelfSupervisedRegressionTransformer(
         validate_channel_groups(groups or [], n_channels)
 
     def partial_fit(self, message: AxisArray) -> None:  # type: ignore[override]
-        """Add the message's ``X^T X`` to the covariance (or replace it, with
-        ``incremental=False``). The weights are solved when next needed."""
+        """Add (``incremental=False``: set) the message's ``X^T X``; solved when next needed."""
+        self._warn_if_regularised()
         msg_hash = self._hash_message(message)
         if self._hash != msg_hash:
             self._reset_state(message)
@@ -204,21 +200,16 @@ class SelfSupervisedRegressionTransformer(
         st.stale = True
 
     def fit(self, X: Any) -> None:
-        """Batch fit from an array ``(samples, channels)`` (any namespace): replaces the
-        covariance and solves the weights now, with the static groups (index groups or
-        ``block_size``). The next message adopts the fit (moved to its namespace, device and
-        dtype, re-solved with its resolved groups) when its channel count matches."""
+        """Batch fit from ``(samples, channels)`` of any namespace, solved now with the static
+        groups; the next message adopts it (on its backend, with its groups) if ``n`` fits."""
         xp, dev = namespace_and_device(X)
         n = X.shape[-1]
         self._validate_groups(n)
         if n == 0:
             return
-        x = xp.reshape(X, (-1, n))
-        dtype = float_dtype_for(xp, x.dtype, dev)
-        x = xp.astype(x, dtype)
-        st = self._state
+        x, st = ssr_kernels.channels_last(xp, X, X.ndim - 1), self._state
         self._after_reset(None)
-        self._set_plan(xp, dev, dtype, n)
+        self._set_plan(xp, dev, x.dtype, n)
         st.cxx = matmul(xp, xp.permute_dims(x, (1, 0)), x)
         st.n_samples, st.stale = x.shape[0], True
         self._fit_pending, self._hash = True, -1  # the next message re-homes the fit
@@ -233,15 +224,24 @@ class SelfSupervisedRegressionTransformer(
         st.weights, reg = ssr_kernels.lrr_weights(xp, st.cxx, float(self.settings.ridge_lambda),
                                                   st.plan, st.n_samples)
         st.stale = False
-        if not self.__dict__.get("_regularised_warned") and bool(reg):
+        self._regularised = reg  # read (once it is True: warned) off the hot path
+        if isinstance(reg, bool):  # NumPy: already on the host
+            self._warn_if_regularised()
+        self._on_weights_updated()
+
+    def _warn_if_regularised(self) -> None:
+        """Warn (once) when the last solve needed the automatic ridge: one device read, in
+        ``partial_fit`` or ``current_weights``, never in ``_process``."""
+        reg = self.__dict__.pop("_regularised", None)
+        if reg is not None and not self.__dict__.get("_regularised_warned") and bool(reg):
             warn_regularised(self, "solved with a small automatic ridge (fewer samples than "
                                    "channels, a silent channel or collinear channels)")
-        self._on_weights_updated()
 
     @property
     def current_weights(self) -> Any:
         """``W`` for everything fitted so far (solved now if needed), or None."""
         self._ensure_weights()
+        self._warn_if_regularised()
         return self._state.weights
 
     @abstractmethod
@@ -286,7 +286,7 @@ class LRRTransformer(SelfSupervisedRegressionTransformer[LRRSettings, LRRState])
         w = st.weights
         xp, dev = namespace_and_device(w)
         n = w.shape[0]
-        st.effective = asarray(xp, np.eye(n), dtype=w.dtype, device=dev) - w
+        st.effective = eye(xp, n, dtype=w.dtype, device=dev) - w
         if st.affine is not None:
             self._stage().set_weights(st.effective)
 
