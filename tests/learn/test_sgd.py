@@ -143,3 +143,23 @@ def test_settings():
         SGDDecoderSettings(label_weights={"only": 1.0})
     assert SGDDecoderState().b_first_train is True
     assert SGDDecoder.SETTINGS is SGDDecoderSettings
+
+
+def test_unit_trains_and_decodes_through_its_tasks():
+    """The Unit's own (materialising) tasks: a sample trains and is decoded as one window,
+    a signal is decoded per window."""
+    import asyncio
+
+    X, labels = _epochs(n=4)
+    unit = SGDDecoder(SGDDecoderSettings(label_weights=WEIGHTS))
+    unit.create_processor()
+
+    async def run():
+        for x, y in zip(X, labels, strict=True):
+            outs = [o async for o in unit.on_sample(_sample(None, x, y))]
+        assert outs[0][0] is unit.OUTPUT_SAMPLE and outs[0][1].data.shape == (1, 3)
+        return [o async for o in unit.on_signal(_windows(None, X))]
+
+    (stream, out), = asyncio.run(run())
+    assert stream is unit.OUTPUT_SIGNAL and out.data.shape == (4, 3)
+    assert out.labels == ["left", "rest", "right"]

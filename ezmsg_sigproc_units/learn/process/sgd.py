@@ -86,7 +86,9 @@ class SGDDecoderTransformer(BaseAdaptiveTransformer[SGDDecoderSettings, AxisArra
     order of the labels, which ``labels`` lists) for every window along the stream dim
     (``stream_dim``, else ``win``, else ``time``); the other dims are flattened into the
     features. ``partial_fit(sample)`` takes the whole sample message, flattened, as one
-    observation of class ``attrs["trigger"].value``.
+    observation of class ``attrs["trigger"].value``; a sample message given to the
+    processor (``partial_fit_transform``, the Unit's ``OUTPUT_SAMPLE``) is decoded the same
+    way, as one ``win``.
 
     Before any training (and without ``settings_path``) nothing is output (None, one
     warning). A feature count other than the model's resets it (one log line). A training
@@ -140,8 +142,12 @@ class SGDDecoderTransformer(BaseAdaptiveTransformer[SGDDecoderSettings, AxisArra
         if math.prod(message.data.shape) == 0:
             return None
         xp = namespace_and_device(message.data)[0]
-        chunk = stream_axis(self, message, None)
-        X = features(xp, message.data, message.dims.index(chunk))
+        if message.attrs.get("trigger") is not None:
+            # a training sample (the Unit's OUTPUT_SAMPLE): one observation, as it trained
+            chunk, X = "win", xp.reshape(message.data, (1, math.prod(message.data.shape)))
+        else:
+            chunk = stream_axis(self, message, None)
+            X = features(xp, message.data, message.dims.index(chunk))
         if X.shape[1] != model.n_features_in_:
             log_feature_change("SGDDecoder", model.n_features_in_, X.shape[1])
             self._reset_state(message)
