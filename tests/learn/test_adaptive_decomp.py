@@ -221,3 +221,21 @@ def test_settings_and_units():
     for unit in (IncrementalPCAUnit, MiniBatchNMFUnit):
         assert issubclass(unit, BaseAdaptiveDecompUnit)
         assert {"INPUT_SAMPLE", "INPUT_SIGNAL", "OUTPUT_SIGNAL"} <= set(unit.__streams__)
+
+
+def test_unit_trains_on_samples_and_decomposes_signals():
+    import asyncio
+
+    x = _data()
+    unit = IncrementalPCAUnit(IncrementalPCASettings(n_components=2))
+    unit.create_processor()
+
+    async def run():
+        assert [o async for o in unit.on_signal(_msg(Backend.NUMPY, x[:3]))] == []
+        assert await unit.on_sample(_msg(Backend.NUMPY, x)) is None
+        return [o async for o in unit.on_signal(_msg(Backend.NUMPY, x[:3]))]
+
+    (stream, out), = asyncio.run(run())
+    ref = skd.IncrementalPCA(n_components=2).partial_fit(x)
+    assert stream is unit.OUTPUT_SIGNAL
+    np.testing.assert_allclose(np.abs(out.data), np.abs(ref.transform(x[:3])), atol=1e-9)

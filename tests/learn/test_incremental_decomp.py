@@ -96,3 +96,18 @@ def test_settings():
     with pytest.raises(ValueError, match="^update_interval"):
         IncrementalDecompSettings(update_interval=-1.0)
     assert IncrementalDecompUnit.SETTINGS is IncrementalDecompSettings
+
+
+def test_unit_publishes_decompositions():
+    import asyncio
+
+    x = _data()
+    unit = IncrementalDecompUnit(IncrementalDecompSettings(n_components=2, update_interval=2.0))
+    unit.create_processor()
+
+    async def run():
+        return [o for m in _msgs(Backend.NUMPY, x) async for o in unit.on_signal(m)]
+
+    outs = asyncio.run(run())
+    assert len(outs) == 8 and all(s is unit.OUTPUT_SIGNAL for s, _ in outs)
+    assert unit.processor._procs["decomp"].state.estimator.n_seen == 70

@@ -246,3 +246,26 @@ def test_settings_accept_the_peer_configs():
     assert SLDAState().coef is None
     assert slda_alias.SLDA is SLDA and slda_alias.SLDATransformer is SLDATransformer
     assert {"INPUT_SAMPLE", "INPUT_SIGNAL", "OUTPUT_SIGNAL"} <= set(SLDA.__streams__)
+
+
+def test_unit_trains_on_samples_and_decodes_signals():
+    """The Unit's tasks as ezmsg calls them: samples train (their own probabilities go to
+    OUTPUT_SAMPLE once there is a model), signals are decoded on OUTPUT_SIGNAL."""
+    import asyncio
+
+    backend = Backend.NUMPY
+    x, y = _data(n=20, p=4, k=2)
+    unit = SLDA(SLDASettings())
+    unit.create_processor()
+
+    async def run():
+        assert [o async for o in unit.on_signal(_msg(backend, x[:3]))] == []
+        first = [o async for o in unit.on_sample(_msg(backend, x[y == 0], label=0))]
+        second = [o async for o in unit.on_sample(_msg(backend, x[y == 1], label=1))]
+        return first, second, [o async for o in unit.on_signal(_msg(backend, x[:3]))]
+
+    first, second, signal = asyncio.run(run())
+    assert first == [] and [s for s, _ in second] == [unit.OUTPUT_SAMPLE]
+    (stream, out), = signal
+    assert stream is unit.OUTPUT_SIGNAL and out.labels == [0, 1]
+    np.testing.assert_allclose(out.data, _ref(x, y).predict_proba(x[:3]), rtol=1e-8)
