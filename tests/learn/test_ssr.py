@@ -14,6 +14,7 @@ from ezmsg_sigproc_units.learn.process.ssr import (
 )
 from ezmsg_sigproc_units.testing import (
     Backend,
+    assert_chunked_equals_whole,
     assert_close,
     assert_pickle_resumes,
     random_partitions,
@@ -152,6 +153,18 @@ def test_pickled_state_resumes_transforming(backend, float_dtype):
         return proc
 
     assert_pickle_resumes(make, _msg(backend, host), split_at=13)
+
+
+def test_fitted_transform_chunked_equals_whole(few):
+    train, host = _host(n=50), _host(n=24, seed=8)
+
+    def make():
+        proc = LRRTransformer(LRRSettings(channel_groups=GROUPS))
+        proc.partial_fit(_msg(few, train))
+        return proc
+
+    ref = host @ (np.eye(10) - _ref_weights(train, GROUPS))
+    assert_chunked_equals_whole(make, _msg(few, host), reference=ref)
 
 
 def test_rank_deficient_training_is_regularised_and_warned(backend, caplog):
