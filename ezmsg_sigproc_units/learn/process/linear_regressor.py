@@ -60,8 +60,9 @@ class LinearRegressorTransformer(RegressorMixin, BaseAdaptiveTransformer[
         LinearRegressorSettings, AxisArray, AxisArray, LinearRegressorState]):
     """Predictions ``(time, ch)`` (the targets' layout) for every sample along the stream dim
     (``stream_dim``, else ``time``); other dims are flattened into the features.
-    ``partial_fit(sample)`` fits the model to the sample's rows (without those with a NaN)
-    and its ``attrs["trigger"].value`` targets. Before a model exists nothing is output
+    ``partial_fit(sample)`` fits the model to the sample's rows (without those with a NaN,
+    found on the device: a sample whose every row has a NaN fits the zero model) and its
+    ``attrs["trigger"].value`` targets. Before a model exists nothing is output
     (None, one warning); a message with another feature count drops the model (one log
     line)."""
 
