@@ -13,8 +13,10 @@ covariance. Everything stays in the namespace of the data it was fitted on: no N
 Regularisation (never NaN): Grams of the least-squares fits are inverted by pseudo-inverse
 (a rank-deficient state set gives the minimum-norm fit); a ``Q`` or ``W`` that is singular (fewer
 samples than features plus states, a flat channel, a constant state) gets a ridge of
-``sqrt(eps)`` times its mean diagonal, and the model warns once. Detecting it reads a handful of
-conditioning numbers on the host once per ``fit``/``refit``.
+``sqrt(eps)`` times its mean diagonal, and the model warns once. Where the Riccati equation has
+no stabilising solution the covariance falls back to the identity (warned). Deciding these reads
+two small things on the host per ``fit``/``refit`` (a few conditioning numbers, whether the gain
+is finite); decoding never does.
 """
 
 from __future__ import annotations
