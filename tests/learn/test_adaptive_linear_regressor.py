@@ -59,6 +59,8 @@ def test_linear_any_split_is_least_squares(backend, float_dtype):
     """Recursive least squares: every split of the training samples (empty and length-1
     chunks included) gives the same model: scikit-learn's least squares fit."""
     sk = pytest.importorskip("sklearn.linear_model")
+    if backend.value == "jax" and float_dtype == "float64":
+        pytest.skip("JAX: float32 covers the compiled path (each dtype compiles again)")
     X, Y = _host()
     Xt = _host(n=8, seed=1)[0]
     want = sk.LinearRegression().fit(X, Y).predict(Xt)

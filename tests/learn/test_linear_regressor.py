@@ -43,6 +43,8 @@ def _proc(kind="linear", **kw):
 
 @pytest.mark.parametrize("kind,kw", [("linear", {}), ("ridge", {"alpha": 3.0})])
 def test_fit_and_predict_equal_sklearn(backend, float_dtype, kind, kw):
+    if backend.value in ("jax", "mlx") and (kind, float_dtype) != ("linear", "float32"):
+        pytest.skip("JAX/MLX: one configuration (each one compiles the fit again)")
     X, Y = _host()
     Xt = _host(n=7, seed=1)[0]
     ref = (sk.Ridge(**kw) if kind == "ridge" else sk.LinearRegression()).fit(X, Y)
@@ -98,6 +100,8 @@ def test_other_dims_are_flattened_into_features():
 
 
 def test_state_pickles(backend):
+    if backend.value == "jax":
+        pytest.skip("JAX model state pickling: test_adaptive_linear_regressor, test_sgd")
     X, Y = _host()
     a = _proc()
     a.partial_fit(_msg(backend, X, Y))
