@@ -40,7 +40,9 @@ class LinearRegression(LinearModel):
 
     Rank-deficient data (fewer samples than features, collinear or constant features) gets a
     jitter of machine-epsilon size, so the fit is close to scikit-learn's minimum-norm
-    solution and never NaN, with one warning. ``positive=True`` is not supported."""
+    solution and never NaN; fewer samples than features also logs one warning (collinear
+    features are not looked for: that would need a host read of the spectrum).
+    ``positive=True`` is not supported."""
 
     alpha: float = 0.0
 
