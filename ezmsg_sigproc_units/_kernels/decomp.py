@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._backend import default_float, device_of, zeros
+from .._backend import default_float, device_of, is_numpy_namespace, zeros
+from . import decomp_numpy
 
 EPSILON = 1.1920928955078125e-07
 """float32 machine epsilon: scikit-learn NMF's floor for divisions (the same in float64)."""
@@ -117,12 +118,15 @@ def _wh_pow(xp: Any, wh: Any, beta: float) -> Any:
 
 
 def nmf_update_w(xp: Any, x: Any, w: Any, h: Any, beta: float, l1: float, l2: float,
-                 gamma: float) -> Any:
-    """One multiplicative update of the activations ``w`` (n, k), ``h`` fixed."""
+                 gamma: float, fro: tuple | None = None) -> Any:
+    """One multiplicative update of the activations ``w`` (n, k), ``h`` fixed. ``fro``:
+    ``(x @ h.T, h @ h.T)`` precomputed for the Frobenius loss (they do not change while
+    ``h`` is fixed)."""
     ht = xp.permute_dims(h, (1, 0))
     if beta == 2:
-        num = xp.matmul(x, ht)
-        den = xp.matmul(w, xp.matmul(h, ht))
+        xht, hht = fro if fro is not None else (xp.matmul(x, ht), xp.matmul(h, ht))
+        num = xht
+        den = xp.matmul(w, hht)
     else:
         wh = xp.matmul(w, h)
         num = xp.matmul(_ratio(xp, x, wh, beta), ht)
@@ -144,14 +148,22 @@ def nmf_solve_w(xp: Any, x: Any, h: Any, beta: float, l1: float, l2: float, gamm
     frozen and the remaining iterations leave it as it is (the same result)."""
     k = h.shape[0]
     w = zeros(xp, (x.shape[0], k), dtype=x.dtype, device=device_of(x)) + xp.sqrt(xp.mean(x) / k)
+    fro = None
+    if beta == 2:
+        ht = xp.permute_dims(h, (1, 0))
+        fro = (xp.matmul(x, ht), xp.matmul(h, ht))
+    if is_numpy_namespace(xp):  # host data: a real early exit (decomp_numpy)
+        return decomp_numpy.solve_w(
+            lambda v: nmf_update_w(xp, x, v, h, beta, l1, l2, gamma, fro), w, max_iter, tol)
     done = xp.zeros_like(w[:1, :1]) > 1.0
     prev = w
+    tol2 = tol * tol
     for _ in range(max_iter):
-        new = nmf_update_w(xp, x, w, h, beta, l1, l2, gamma)
+        new = nmf_update_w(xp, x, w, h, beta, l1, l2, gamma, fro)
         w = xp.where(done, w, new)
-        if tol > 0:
-            diff = xp.sqrt(xp.sum((w - prev) ** 2)) / xp.sqrt(xp.sum(w * w))
-            done = done | (diff <= tol)
+        if tol > 0:  # ||w - prev|| <= tol ||w||, squared
+            step = w - prev
+            done = done | (xp.sum(step * step) <= tol2 * xp.sum(w * w))
         prev = w
     return w
 
