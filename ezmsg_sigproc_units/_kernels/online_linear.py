@@ -259,6 +259,16 @@ def glm_minibatch_step(xp: Any, W: Any, b: Any, X: Any, Y: Any, *, loss: str, lr
     return W, b, l1_state
 
 
+def logistic_step(xp: Any, W: Any, b: Any, X: Any, Y: Any, *, lr: float, intercept_lr: float,
+                  l2: float, clip: float) -> tuple[Any, Any]:
+    """``glm_minibatch_step`` of river's logistic regression without L1, skipping (on the
+    device) a batch with a NaN: arrays in, arrays out, so it compiles per shape on JAX."""
+    W1, b1, _ = glm_minibatch_step(xp, W, b, X, Y, loss="log", lr=lr,
+                                   intercept_lr=intercept_lr, l2=l2, clip=clip)
+    bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
+    return xp.where(bad, W, W1), xp.where(bad, b, b1)
+
+
 def invscaling_etas(eta0: float, power_t: float, t0: float, n: int) -> list[float]:
     """Host learning rates ``eta0 / t^power_t`` for samples ``t0 .. t0 + n - 1``."""
     return [eta0 / math.pow(t0 + i, power_t) for i in range(n)]

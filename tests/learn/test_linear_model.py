@@ -188,6 +188,12 @@ def test_logistic_equals_river():
     np.testing.assert_allclose(m.predict_proba_2d(X[:3])[:, 0],
                                [0.47798085, 0.51074502, 0.51397087], rtol=1e-6)
     np.testing.assert_array_equal(m.predict(X[:3]), [0.0, 1.0, 1.0])
+    m1 = L.OnlineLogisticRegression(learn_rate=0.1, l1=0.02)  # river's cumulative L1
+    for sl in (slice(0, 5), slice(5, 6), slice(6, 12)):
+        m1.partial_fit(X[sl], y[sl])
+    np.testing.assert_allclose(m1.coef_, [0.09071268, -0.03164968, 0.14393024, 0.02835804],
+                               rtol=1e-6)
+    np.testing.assert_allclose(m1.intercept_, -0.005474756236509122, rtol=1e-6)
 
 
 @pytest.mark.parametrize("make", [L.LinearRegression, L.OnlineLinearRegression, L.SGDRegressor,

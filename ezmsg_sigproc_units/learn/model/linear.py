@@ -170,6 +170,11 @@ class OnlineLogisticRegression(LinearModel):
             self.n_features_in_ = X.shape[1]
         self._y1d = y1d
         self._W, self._b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)
+        if not self.l1:
+            self._W, self._b = kernel(xp, kern.logistic_step, lr=self.lr,
+                                      intercept_lr=self.intercept_lr, l2=self.l2,
+                                      clip=self.clip_gradient)(self._W, self._b, X, Y)
+            return self
         bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
         W, b, l1s = kern.glm_minibatch_step(
             xp, self._W, self._b, X, Y, loss="log", lr=self.lr, intercept_lr=self.intercept_lr,
