@@ -244,3 +244,15 @@ def test_unit_trains_on_samples_and_decomposes_signals():
     ref = skd.IncrementalPCA(n_components=2).partial_fit(x)
     assert stream is unit.OUTPUT_SIGNAL
     np.testing.assert_allclose(np.abs(out.data), np.abs(ref.transform(x[:3])), atol=1e-9)
+
+
+def test_non_finite_training_batches_are_skipped(caplog):
+    x = _data()
+    proc = _feed(IncrementalPCATransformer(IncrementalPCASettings()), Backend.NUMPY, x, [40])
+    bad = x[:5].copy()
+    bad[0, 0] = np.inf
+    with caplog.at_level(logging.WARNING, logger="ezmsg"):
+        proc.partial_fit(_msg(Backend.NUMPY, bad))
+    assert any("NaN or infinite" in r.message for r in caplog.records)
+    assert proc.state.estimator.n_seen == 40
+    assert np.all(np.isfinite(proc(_msg(Backend.NUMPY, x)).data))

@@ -269,3 +269,16 @@ def test_unit_trains_on_samples_and_decodes_signals():
     (stream, out), = signal
     assert stream is unit.OUTPUT_SIGNAL and out.labels == [0, 1]
     np.testing.assert_allclose(out.data, _ref(x, y).predict_proba(x[:3]), rtol=1e-8)
+
+
+def test_non_finite_training_samples_are_skipped(caplog):
+    backend = Backend.NUMPY
+    x, y = _data(n=20, p=4, k=2)
+    proc = _train(SLDATransformer(SLDASettings()), backend, x, y, [20])
+    bad = x[:3].copy()
+    bad[1, 2] = np.nan
+    with caplog.at_level(logging.WARNING, logger="ezmsg"):
+        proc.partial_fit(_msg(backend, bad, label=0))
+    assert any("NaN or infinite" in r.message for r in caplog.records)
+    out = proc(_msg(backend, x[:3]))
+    np.testing.assert_allclose(out.data, _ref(x, y).predict_proba(x[:3]), rtol=1e-8)

@@ -31,6 +31,7 @@ from ..._backend import float_dtype_for, materialize, namespace_and_device, zero
 from ..._messages import axis_index, replace_fields
 from ..._processors import stream_axis
 from .._learn_common import features, log_feature_change, warn_not_fitted
+from .._nonfinite import finite_batch
 from ..util import with_fingerprint
 from ._decomp_models import BETA_LOSSES, IncrementalPCAModel, MiniBatchNMFModel
 
@@ -147,7 +148,8 @@ class AdaptiveDecompTransformer(BaseAdaptiveTransformer[AdaptiveDecompSettings, 
         if x.shape[0] == 0:
             return
         self._check_features(x.shape[1])
-        self._state.estimator.partial_fit(xp, x)
+        if finite_batch(self, xp, x):
+            self._state.estimator.partial_fit(xp, x)
 
     def _process(self, message: AxisArray) -> AxisArray | None:
         est = self._state.estimator

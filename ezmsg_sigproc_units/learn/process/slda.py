@@ -46,6 +46,7 @@ from .._learn_common import (
     warn_not_fitted,
     warn_regularised,
 )
+from .._nonfinite import finite_batch
 from ..util import ClassifierMessage, with_fingerprint
 from ._slda_io import load_model
 
@@ -198,6 +199,8 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
             log_feature_change("SLDA", st.n_features, p)
             self._clear()
         x = move(x, xp, dev, default_float(xp, dev))
+        if not finite_batch(self, xp, x):
+            return
         if st.shift is None:
             st.shift, st.n_features = xp.mean(x, axis=0), p
         batch = lda.batch_moments(xp, x - st.shift)
