@@ -65,7 +65,7 @@ def class_covariances(xp: Any, counts: Any, s1: Any, s2: Any, m3: Any, m4: Any, 
     sigma = s2 / n[..., None] - m[:, :, None] * m[:, None, :]      # empirical covariance
     w = 1.0 / scale
     c = sigma * (w[:, :, None] * w[:, None, :])                     # standardised
-    tr = xp.sum(_diag(xp, c, eye), axis=-1)
+    tr = xp.sum((d / n - m * m) * a, axis=-1)                     # trace of c
     mu = tr / p
     sum_c2 = xp.sum(c * c, axis=(1, 2))
     am = a * m
@@ -84,9 +84,10 @@ def class_covariances(xp: Any, counts: Any, s1: Any, s2: Any, m3: Any, m4: Any, 
                                      xp.ones_like(beta)), xp.zeros_like(beta))
     if p == 1:
         shrink = xp.zeros_like(shrink)
-    target = (shrink * mu)[:, None, None] * (eye * (scale * scale)[:, None, :])
-    cov = (1.0 - shrink)[:, None, None] * sigma + target
-    cov = xp.where((nk > 1.5)[:, None, None], cov, xp.zeros_like(cov))
+    target = ((shrink * mu)[:, None] * (scale * scale))[:, None, :] * eye
+    # a class with at most one observation contributes nothing (its centred data are zero)
+    keep = xp.astype(nk > 1.5, sigma.dtype)
+    cov = ((1.0 - shrink) * keep)[:, None, None] * sigma + keep[:, None, None] * target
     return cov, mean0, shrink
 
 
