@@ -224,6 +224,48 @@ def sgd_pass(xp: Any, W: Any, b: Any, X: Any, Y: Any, rates: Any, pos_weight: An
     return W, b
 
 
+def squared_block_factors(etas: list[float], decays: list[float]) -> tuple | None:
+    """Host factors of ``sgd_squared_block`` for the samples' learning rates and weight
+    decays: ``(F, S, v)`` with ``F[i, j] = a_{j+1} ... a_{i-1}`` below the diagonal (the decay
+    between samples j and i), ``S`` the strictly lower ones, ``v = [eta, C_i, C_n / C_{j+1}]``
+    columns and the total decay ``C_n`` appended as a last row. None when a decay is 0 (then
+    the per-sample pass is used)."""
+    import numpy as np
+
+    a = np.asarray(decays, dtype=np.float64)
+    if np.any(a <= 0.0):
+        return None
+    n = len(etas)
+    C = np.concatenate([[1.0], np.cumprod(a)])  # C[i] = a_0 ... a_{i-1}
+    F = np.tril(C[:n, None] / C[None, 1:], -1)
+    S = np.tril(np.ones((n, n)), -1)
+    v = np.stack([np.asarray(etas), C[:n], C[n] / C[1:]], axis=1)
+    return F, S, np.concatenate([v, [[0.0, C[n], 0.0]]])
+
+
+def sgd_squared_block(xp: Any, W: Any, b: Any, X: Any, Y: Any, F: Any, S: Any, v: Any, *,
+                      fit_intercept: bool) -> tuple[Any, Any]:
+    """``sgd_pass`` for the squared loss with an L2 penalty (or none), in closed form: the
+    predictions the pass would make solve one lower-triangular system, because each update
+    is linear in them (``u = -eta (p - y)``). ``(F, S, v)``: ``squared_block_factors``.
+    Equal to the per-sample pass within rounding; scikit-learn's clipping of the loss
+    derivative at 1e12 (reached only by a diverging model) is not applied."""
+    n = X.shape[0]
+    eta, c, r, cn = v[:n, 0:1], v[:n, 1:2], v[:n, 2:3], v[n, 1]
+    M = F * (X @ _t(xp, X))
+    if fit_intercept:
+        M = M + S
+    rhs = c * (X @ W) + M @ (eta * Y)
+    if fit_intercept:
+        rhs = rhs + b
+    T = eye(xp, n, dtype=X.dtype, device=device_of(X)) + M * _t(xp, eta)
+    U = -eta * (xp.linalg.solve(T, rhs) - Y)
+    W1 = cn * W + _t(xp, X) @ (r * U)
+    b1 = b + xp.sum(U, axis=0) if fit_intercept else b
+    bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
+    return xp.where(bad, W, W1), xp.where(bad, b, b1)
+
+
 def glm_minibatch_step(xp: Any, W: Any, b: Any, X: Any, Y: Any, *, loss: str, lr: float,
                        intercept_lr: float, l2: float, clip: float,
                        l1: float = 0.0, l1_state: tuple | None = None):

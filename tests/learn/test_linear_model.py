@@ -245,3 +245,21 @@ def test_constructor_validation():
     with pytest.raises(ValueError, match="^model_kwargs"):
         L.OnlineLinearRegression(bogus=1)
     L.OnlineLinearRegression(learn_rate=0.1, intercept_lr=0.2)  # river's options: accepted
+
+
+def test_sgd_squared_loss_block_equals_sample_by_sample():
+    """The closed-form block (squared loss, l2) equals the per-sample pass, which one-sample
+    calls always take; the schedule and decay carry across the calls."""
+    X, Y = _data(n=30, k=2)
+    block = L.SGDRegressor(alpha=0.01, eta0=0.05).partial_fit(X, Y)
+    single = L.SGDRegressor(alpha=0.01, eta0=0.05)
+    for i in range(30):
+        single.partial_fit(X[i:i + 1], Y[i:i + 1])
+    np.testing.assert_allclose(block.coef_, single.coef_, rtol=1e-10)
+    np.testing.assert_allclose(block.intercept_, single.intercept_, rtol=1e-10)
+    nob = L.SGDRegressor(fit_intercept=False, penalty=None).partial_fit(X, Y)
+    one = L.SGDRegressor(fit_intercept=False, penalty=None)
+    for i in range(30):
+        one.partial_fit(X[i:i + 1], Y[i:i + 1])
+    np.testing.assert_allclose(nob.coef_, one.coef_, rtol=1e-10)
+    assert np.all(nob.intercept_ == 0.0)

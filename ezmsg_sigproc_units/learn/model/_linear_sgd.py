@@ -80,17 +80,26 @@ class _PlainSGD(LinearModel):
         n = X.shape[0]
         if n == 0:
             return
-        rates = asarray(xp, kern.sgd_rates(self._etas(n), alpha=self.alpha,
-                                           penalty=self.penalty, l1_ratio=self.l1_ratio),
-                        dtype=X.dtype, device=dev)
+        etas = self._etas(n)
+        rates = kern.sgd_rates(etas, alpha=self.alpha, penalty=self.penalty,
+                               l1_ratio=self.l1_ratio)
+        W, b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)  # loaded ones
+        self.t_ += n
+        if n > 1 and self.loss == "squared_error" and self.penalty in (None, "l2") \
+                and pos is None and self._pa is None:
+            factors = kern.squared_block_factors(etas, [r[1] for r in rates])
+            if factors is not None:  # every update linear in the predictions: one solve
+                F, S, v = (asarray(xp, f, dtype=X.dtype, device=dev) for f in factors)
+                fn = kernel(xp, kern.sgd_squared_block, fit_intercept=self.fit_intercept)
+                self._W, self._b = fn(W, b, X, Y, F, S, v)
+                return
         fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon,
                     penalty=self.penalty, fit_intercept=self.fit_intercept, pa=self._pa,
                     C=self.C, weighted=pos is not None)
-        W, b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)  # loaded ones
         if pos is None:
             pos = neg = b  # unused (weighted=False); arrays keep the kernel compilable
+        rates = asarray(xp, rates, dtype=X.dtype, device=dev)
         self._W, self._b = fn(W, b, X, Y, rates, pos, neg)
-        self.t_ += n
 
     def _reset(self) -> None:
         self._W = self._b = None
