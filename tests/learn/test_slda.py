@@ -282,3 +282,13 @@ def test_non_finite_training_samples_are_skipped(caplog):
     assert any("NaN or infinite" in r.message for r in caplog.records)
     out = proc(_msg(backend, x[:3]))
     np.testing.assert_allclose(out.data, _ref(x, y).predict_proba(x[:3]), rtol=1e-8)
+
+
+def test_labels_that_do_not_sort_together_are_refused():
+    backend = Backend.NUMPY
+    x, y = _data(n=20, p=4, k=2)
+    proc = _train(SLDATransformer(SLDASettings()), backend, x, y, [20])
+    with pytest.raises(ValueError, match="does not sort"):
+        proc.partial_fit(_msg(backend, x[:2], label="left"))
+    assert proc.state.labels == [0, 1] or proc.state.labels == [1, 0]
+    assert proc(_msg(backend, x[:2])).labels == [0, 1]

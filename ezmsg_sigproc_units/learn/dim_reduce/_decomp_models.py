@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._backend import compile_kernel, from_host, move, namespace_and_device, to_host
+from ..._backend import compile_kernel, from_host, move, namespace_and_device
 from ..._kernels import decomp
 
 BETA_LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
@@ -137,7 +137,3 @@ class MiniBatchNMFModel:
         return decomp.nmf_solve_w(xp, x, self._cast[1], self.beta, l1w, l2w, self.gamma,
                                   self.max_iter, self.tol)
 
-
-def host_components(model: Any) -> Any:
-    """The fitted components on the host (tests, inspection)."""
-    return to_host(model.components if hasattr(model, "components") else model.h)

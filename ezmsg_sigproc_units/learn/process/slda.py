@@ -198,6 +198,14 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
         if st.n_features is not None and p != st.n_features:
             log_feature_change("SLDA", st.n_features, p)
             self._clear()
+            xp, dev = namespace_and_device(data)
+        if label not in st.labels:
+            try:
+                sorted([*st.labels, label])
+            except TypeError:
+                raise ValueError(f"SLDA: class label {label!r} does not sort with the labels "
+                                 f"seen so far {st.labels} (scikit-learn sorts classes_)"
+                                 ) from None
         x = move(x, xp, dev, default_float(xp, dev))
         if not finite_batch(self, xp, x):
             return
@@ -217,11 +225,7 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
 
     def _fit(self, xp: Any, dev: Any) -> None:
         st = self._state
-        try:
-            order = sorted(range(len(st.labels)), key=lambda i: st.labels[i])
-        except TypeError:
-            raise ValueError(f"SLDA: class labels must be mutually orderable (as scikit-learn "
-                             f"sorts classes_); got {st.labels}") from None
+        order = sorted(range(len(st.labels)), key=lambda i: st.labels[i])
         dt = st.shift.dtype
         p = st.n_features
         stats = [xp.stack([st.moments[i][j] for i in order]) for j in range(4)]
