@@ -13,6 +13,7 @@ the target dim is the named one, or ``"components"`` when several dims were flat
 
 from __future__ import annotations
 
+import math
 import typing
 from typing import Any
 
@@ -132,7 +133,7 @@ class AdaptiveDecompTransformer(BaseAdaptiveTransformer[AdaptiveDecompSettings, 
             data = xp.astype(data, float_dtype_for(xp, data.dtype, dev))
         lead = data.ndim - len(targ)
         if lead > 1:
-            data = xp.reshape(data, (-1, *data.shape[lead:]))
+            data = xp.reshape(data, (math.prod(data.shape[:lead]), *data.shape[lead:]))
         return xp, features(xp, data, 0), groups
 
     def _check_features(self, p: int) -> bool:
