@@ -23,9 +23,7 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import (
     BaseAdaptiveTransformer,
-    BaseAdaptiveTransformerUnit,
     processor_state,
-    profile_subpub,
 )
 from ezmsg.baseproc.protocols import SettingsType, StateType
 from ezmsg.util.messages.axisarray import AxisArray
@@ -50,6 +48,7 @@ from ...util.channels import (
 from ...util.rereference import RereferenceKind, rereference_matrix
 from .._learn_common import log_feature_change, warn_regularised
 from .._ssr_groups import check_settings, fitting_groups, given_weights
+from ..dim_reduce.adaptive_decomp import BaseAdaptiveDecompUnit
 
 __all__ = ["MIN_REREF_GROUP_SIZE", "LRRSettings", "LRRState", "LRRTransformer", "LRRUnit",
            "SelfSupervisedRegressionSettings", "SelfSupervisedRegressionState",
@@ -326,23 +325,8 @@ class LRRTransformer(SelfSupervisedRegressionTransformer[LRRSettings, LRRState])
         return aff._process(message)
 
 
-class LRRUnit(BaseAdaptiveTransformerUnit[LRRSettings, AxisArray, AxisArray, LRRTransformer]):
+class LRRUnit(BaseAdaptiveDecompUnit[LRRSettings, LRRTransformer]):
     """``INPUT_SIGNAL`` is rereferenced (materialised outputs); ``INPUT_SAMPLE`` takes plain
-    signal messages to fit on and publishes nothing."""
+    signal messages to fit on and publishes nothing (the adaptive decompositions' Unit)."""
 
     SETTINGS = LRRSettings
-
-    INPUT_SAMPLE = ez.InputStream(AxisArray)
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
-
-    @ez.subscriber(INPUT_SAMPLE)
-    async def on_sample(self, msg: AxisArray) -> None:
-        await self.processor.apartial_fit(msg)
