@@ -7,14 +7,17 @@ one-vs-rest classifier). Every function returns new arrays and never writes into
 * ``ridge_fit``: closed-form least squares / ridge with the intercept by centring (rows with a
   NaN are left out); the normal equations in the primal (``n >= d``) or the dual (``n < d``,
   the minimum-norm solution) with ``xp.linalg.solve``.
-* ``rls_update``: recursive least squares in information form on augmented samples
-  ``[x, 1]``: ``P = (delta I + sum x x^T)^-1`` and ``w = P sum x y`` updated by the Woodbury
-  identity for a block of samples, so any split of a stream gives the same fit (a ridge of
-  ``delta`` on all coefficients, the exact least-squares limit as ``delta -> 0``).
+* ``rls_update``: recursive least squares on augmented samples ``[x, 1]``:
+  ``P = (delta I + sum x x^T)^-1`` and ``w = P sum x y`` updated by the Woodbury identity
+  for a block of samples (a symmetric downdate through the eigendecomposition of the small
+  ``n x n`` system), so any split of a stream gives the same fit (a ridge of ``delta`` on all
+  coefficients, the exact least-squares limit as ``delta -> 0``).
 * ``dloss`` / ``eps_insensitive``: scikit-learn's SGD losses (``sklearn.linear_model._sgd_fast``).
 * ``sgd_pass``: one pass of scikit-learn's plain SGD over the samples in order (the
   per-sample recurrence of ``_plain_sgd``: weight decay, optional PA-I/PA-II steps, the
-  cumulative L1 penalty of Tsuruoka et al. 2009 for ``l1``/``elasticnet``).
+  cumulative L1 penalty of Tsuruoka et al. 2009 for ``l1``/``elasticnet``);
+  ``sgd_squared_block``: the same pass in closed form for the squared loss with L2 or no
+  penalty (one triangular solve).
 * ``glm_minibatch_step``: river's ``GLM.learn_many`` step (one mean-gradient SGD step per
   batch).
 """
@@ -95,14 +98,18 @@ def rls_update(xp: Any, P: Any, w: Any, X: Any, Y: Any) -> tuple[Any, Any]:
     Xa = xp.concat([xp.astype(xp.where(ok, X, xp.zeros_like(X)), dtype), okf], axis=1)
     Ya = xp.astype(xp.where(ok, Y, xp.zeros_like(Y)), dtype)
     U = P @ _t(xp, Xa)                                        # (d+1, n)
-    S = eye(xp, n, dtype=dtype, device=dev) + Xa @ U          # (n, n)
-    # LU rather than Cholesky: S is SPD in exact arithmetic, but a solve never fails when
-    # rounding has eaten into that (a Cholesky would raise, or give NaN on some backends).
-    KZ = xp.linalg.solve(S, xp.concat([_t(xp, U), Ya - Xa @ w], axis=1))
-    Kt, Z = KZ[:, : U.shape[0]], KZ[:, U.shape[0]:]
-    P = P - U @ Kt  # P - U S^-1 U^T
-    P = (P + _t(xp, P)) * 0.5  # rounding would make it drift from symmetric (and from lstsq)
-    return P, w + U @ Z
+    S = eye(xp, n, dtype=dtype, device=dev) + Xa @ U          # (n, n), eigenvalues >= 1
+    # With S = Q diag(lam) Q^T and V = diag(lam)^-1/2 Q^T U^T, the Woodbury downdate
+    # P - U S^-1 U^T is P - V^T V: symmetric by construction (NumPy forms V^T V with one
+    # SYRK, half the flops of U @ S^-1 U^T). lam >= 1 holds exactly; clamping there keeps
+    # rounding from ever making the update indefinite (no Cholesky to fail, never NaN).
+    lam, Q = xp.linalg.eigh(S)
+    scale = xp.reshape(1.0 / xp.sqrt(xp.maximum(lam, xp.ones_like(lam))), (n, 1))
+    Qt = _t(xp, Q)
+    V = scale * (Qt @ _t(xp, U))                              # (n, d+1)
+    Z = scale * (Qt @ (Ya - Xa @ w))                          # (n, k)
+    Vt = _t(xp, V)
+    return P - Vt @ V, w + Vt @ Z
 
 
 def _relu(xp: Any, z: Any) -> Any:
