@@ -1,9 +1,11 @@
 """NumPy native of ``ssr``: the batched inverse of the group covariances by Cholesky
 (LAPACK ``potrf``/``potri``, about 7x faster than an eigendecomposition at 256 channels),
-with the portable path's condition test (here LAPACK's ``pocon`` estimate of the same 1-norm
-reciprocal condition number, read from the factor before inverting) and the same ridge."""
+with the portable path's condition test (``1 / (|C|_1 |P|_1)`` from the computed inverse)
+and the same ridge."""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -17,30 +19,37 @@ def inverse_spd(sub: np.ndarray, norm1: np.ndarray, delta: np.ndarray, tol: floa
     from scipy.linalg import get_lapack_funcs
 
     G, k, _ = sub.shape
-    potrf, potri, pocon = get_lapack_funcs(("potrf", "potri", "pocon"), (sub,))
+    potrf, potri = get_lapack_funcs(("potrf", "potri"), (sub,))
     out = np.empty_like(sub)
     reg = np.zeros(G, dtype=bool)
     for g in range(G):
-        c = None if deficient else _factor(potrf, sub[g])
-        if c is not None:
-            rcond, info = pocon(c, float(norm1[g]), uplo="L")
-            if info != 0 or not rcond > tol:
-                c = None
-        if c is None:
+        p = None if deficient else _chol_inverse(potrf, potri, sub[g])
+        if p is None or not 1.0 / (norm1[g] * np.abs(p).sum(axis=0).max()) > tol:
             reg[g] = True
-            c = _factor(potrf, sub[g] + delta[g] * np.eye(k, dtype=sub.dtype))
-        if c is None:  # not reachable for a symmetric PSD input; the exact fallback
-            out[g] = np.linalg.pinv(sub[g] + delta[g] * np.eye(k, dtype=sub.dtype))
-            continue
-        inv, _ = potri(c, lower=True, overwrite_c=True)
-        inv = np.tril(inv)
-        out[g] = inv + np.tril(inv, -1).T
+            a = sub[g] + delta[g] * np.eye(k, dtype=sub.dtype)
+            p = _chol_inverse(potrf, potri, a)
+            if p is None:  # not reachable for a symmetric PSD input; the exact fallback
+                p = np.linalg.pinv(a)
+        out[g] = p
     return out, reg
 
 
-def _factor(potrf, a: np.ndarray) -> np.ndarray | None:
-    """The lower Cholesky factor of symmetric positive definite ``a`` (None when it is not)."""
+@lru_cache(maxsize=16)
+def _upper(k: int) -> np.ndarray:
+    """``(k, k)`` mask of the strict upper triangle (read-only, shared)."""
+    m = np.triu(np.ones((k, k), dtype=bool), 1)
+    m.flags.writeable = False
+    return m
+
+
+def _chol_inverse(potrf, potri, a: np.ndarray) -> np.ndarray | None:
+    """``inv(a)`` for symmetric positive definite ``a`` (None when it is not)."""
     if not np.all(np.isfinite(a)):
         return None
     c, info = potrf(a, lower=True, clean=False, overwrite_a=False)
-    return c if info == 0 else None
+    if info != 0:
+        return None
+    inv, info = potri(c, lower=True, overwrite_c=True)
+    if info != 0:
+        return None
+    return np.where(_upper(a.shape[0]), inv.T, inv)  # potri fills the lower triangle

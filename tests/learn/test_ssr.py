@@ -89,6 +89,7 @@ def _check_least_squares(backend, float_dtype, kw, groups):
                  device=backend.device, dtype=float_dtype, rtol=rtol)
     assert_close(proc.current_weights, w, xp=backend.xp, device=backend.device,
                  dtype=float_dtype, rtol=rtol)
+    assert np.all(np.diag(to_host(proc.current_weights)) == 0)  # exactly: no self-prediction
     assert out.dims == ["time", "ch"]
 
 
