@@ -5,7 +5,8 @@ The peer's API is read from ``tests/data/peer_api.json``, generated once in the 
 environment by ``tools/peer_api.py``; no peer is needed here. Compatible means:
 
 * settings: the peer's fields come first, in its order, with its defaults (an enum default
-  equals its value); fields we add follow them;
+  equals its value; a field the peer requires may have a default here); fields we add follow
+  them;
 * functions: the peer's positional parameters are the first of ours, in order; its
   keyword-only parameters exist; its defaults are ours; any parameter we add has a default;
 * enums: every member, with its value; Units: every stream; other classes: every public
@@ -64,7 +65,8 @@ def _settings_gaps(peer: dict, ours: dict) -> list[str]:
         of = fields.get(pf["name"])
         if of is None:
             out.append(f"field {pf['name']!r} missing")
-        elif not _same(pf.get("default", "<required>"), of.get("default", "<required>")):
+        elif "default" in pf and not _same(pf["default"], of.get("default", "<required>")):
+            # a field the peer requires may have a default here (every peer config still works)
             out.append(f"field {pf['name']!r} default {of.get('default', '<required>')!r} != "
                        f"peer's {pf.get('default', '<required>')!r}")
     peer_names = {f["name"] for f in peer["fields"]}
@@ -154,6 +156,9 @@ def test_every_public_name_of_the_peer_exists_compatibly():
       "fields": [{"name": "a", "default": "max"},
                  {"name": "b", "default": {"obj": "S", "fields": {"x": 2, "y": 0}}}]},
      ["'a' default", "'b' default"]),
+    ({"kind": "settings", "positional": ["path"], "fields": [{"name": "path", "required": True}]},
+     {"kind": "settings", "positional": ["path"], "fields": [{"name": "path", "default": None}]},
+     []),
     ({"kind": "function", "positional": ["x", "axis"], "keyword_only": [], "defaults": {}},
      {"kind": "function", "positional": ["x", "dim"], "keyword_only": [], "defaults": {}},
      ["positional", "no default"]),
