@@ -9,7 +9,14 @@ from typing import Any
 
 from array_api_compat import is_jax_namespace
 
-from ..._backend import asarray, compile_kernel, float_dtype_for, move, namespace_and_device
+from ..._backend import (
+    asarray,
+    compile_kernel,
+    float_dtype_for,
+    materialize,
+    move,
+    namespace_and_device,
+)
 
 _KERNELS: dict[tuple, Any] = {}
 
@@ -26,6 +33,13 @@ def kernel(xp: Any, fn: Any, **options: Any) -> Any:
     if is_jax_namespace(xp):
         return compile_kernel(xp, bound)
     return functools.partial(bound, xp)
+
+
+def settle(*arrays: Any) -> None:
+    """Schedule lazily evaluated (MLX) model state to be computed now: a stream of fits with
+    no prediction in between would otherwise chain every update into one growing graph."""
+    for a in arrays:
+        materialize(a, "async")
 
 
 def not_fitted(name: str) -> Exception:

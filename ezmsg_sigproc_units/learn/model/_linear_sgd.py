@@ -19,7 +19,7 @@ import numpy as np
 
 from ..._backend import asarray, move, to_host, zeros
 from ..._kernels import online_linear as kern
-from ._linear_base import LinearModel, kernel, prepare
+from ._linear_base import LinearModel, kernel, prepare, settle
 
 _SCHEDULES = ("constant", "optimal", "invscaling", "adaptive", "pa1", "pa2")
 _PENALTIES = (None, "l2", "l1", "elasticnet")
@@ -92,6 +92,7 @@ class _PlainSGD(LinearModel):
                 F, S, v = (asarray(xp, f, dtype=X.dtype, device=dev) for f in factors)
                 fn = kernel(xp, kern.sgd_squared_block, fit_intercept=self.fit_intercept)
                 self._W, self._b = fn(W, b, X, Y, F, S, v)
+                settle(self._W, self._b)
                 return
         fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon,
                     penalty=self.penalty, fit_intercept=self.fit_intercept, pa=self._pa,
@@ -100,6 +101,7 @@ class _PlainSGD(LinearModel):
             pos = neg = b  # unused (weighted=False); arrays keep the kernel compilable
         rates = asarray(xp, rates, dtype=X.dtype, device=dev)
         self._W, self._b = fn(W, b, X, Y, rates, pos, neg)
+        settle(self._W, self._b)
 
     def _reset(self) -> None:
         self._W = self._b = None

@@ -29,7 +29,7 @@ from ..._backend import (
 )
 from ..._kernels import online_linear as kern
 from .._learn_common import warn_regularised
-from ._linear_base import LinearModel, kernel, prepare
+from ._linear_base import LinearModel, kernel, prepare, settle
 
 IGNORED_RIVER_KWARGS = ("optimizer", "loss", "l1", "intercept_init", "intercept_lr",
                         "clip_gradient", "initializer", "learn_rate")
@@ -125,6 +125,7 @@ class OnlineLinearRegression(LinearModel):
         d = self.n_features_in_
         self._W = xp.astype(self._w[:d, :], X.dtype)
         self._b = xp.astype(self._w[d, :], X.dtype)
+        settle(self._P, self._w, self._W, self._b)
         if 0 < self.n_samples_seen_ <= d and self.l2 == 0.0:
             warn_regularised(self, f"{self.n_samples_seen_} samples so far for {d} features; "
                                    f"the recursive least squares keeps its ridge prior")
@@ -174,6 +175,7 @@ class OnlineLogisticRegression(LinearModel):
             self._W, self._b = kernel(xp, kern.logistic_step, lr=self.lr,
                                       intercept_lr=self.intercept_lr, l2=self.l2,
                                       clip=self.clip_gradient)(self._W, self._b, X, Y)
+            settle(self._W, self._b)
             return self
         bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
         W, b, l1s = kern.glm_minibatch_step(
@@ -182,6 +184,7 @@ class OnlineLogisticRegression(LinearModel):
         self._W = xp.where(bad, self._W, W)  # a batch with a NaN is skipped, on the device
         self._b = xp.where(bad, self._b, b)
         self._l1_state = l1s
+        settle(self._W, self._b, l1s[1])
         return self
 
     def predict_proba_2d(self, X: Any) -> Any:
