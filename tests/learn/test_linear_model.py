@@ -263,3 +263,21 @@ def test_sgd_squared_loss_block_equals_sample_by_sample():
         one.partial_fit(X[i:i + 1], Y[i:i + 1])
     np.testing.assert_allclose(nob.coef_, one.coef_, rtol=1e-10)
     assert np.all(nob.intercept_ == 0.0)
+
+
+def test_sgd_long_batch_goes_block_by_block():
+    """More samples than one closed-form block (64): the same as one sample at a time."""
+    from ezmsg_sigproc_units.learn.model._linear_sgd import BLOCK
+
+    X, Y = _data(n=BLOCK * 2 + 5, k=1)
+    whole = L.SGDRegressor(eta0=0.002).partial_fit(X, Y[:, 0])
+    one = L.SGDRegressor(eta0=0.002)
+    for i in range(X.shape[0]):
+        one.partial_fit(X[i:i + 1], Y[i:i + 1, 0])
+    np.testing.assert_allclose(whole.coef_, one.coef_, rtol=1e-9)
+    Xn = X.copy()
+    Xn[-1, 0] = np.nan  # in the last block: the whole message is skipped
+    skipped = L.SGDRegressor(eta0=0.002).partial_fit(X[:3], Y[:3, 0])
+    before = np.array(skipped.coef_)
+    skipped.partial_fit(Xn, Y[:, 0])
+    np.testing.assert_array_equal(skipped.coef_, before)

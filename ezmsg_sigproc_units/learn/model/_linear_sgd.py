@@ -23,6 +23,8 @@ from ._linear_base import LinearModel, kernel, prepare, settle
 
 _SCHEDULES = ("constant", "optimal", "invscaling", "adaptive", "pa1", "pa2")
 _PENALTIES = (None, "l2", "l1", "elasticnet")
+BLOCK = 64
+"""Samples per closed-form block of the squared-loss pass (its cost grows as B^2 d + B^3)."""
 
 
 
@@ -87,11 +89,19 @@ class _PlainSGD(LinearModel):
         self.t_ += n
         if n > 1 and self.loss == "squared_error" and self.penalty in (None, "l2") \
                 and pos is None and self._pa is None:
-            factors = kern.squared_block_factors(etas, [r[1] for r in rates])
-            if factors is not None:  # every update linear in the predictions: one solve
-                F, S, v = (asarray(xp, f, dtype=X.dtype, device=dev) for f in factors)
+            decays = [r[1] for r in rates]
+            if all(a > 0.0 for a in decays):  # every update linear in the predictions
                 fn = kernel(xp, kern.sgd_squared_block, fit_intercept=self.fit_intercept)
-                self._W, self._b = fn(W, b, X, Y, F, S, v)
+                W1, b1 = W, b
+                for s in range(0, n, BLOCK):  # O(B^2 d + B^3) per block: keep B small
+                    e = min(s + BLOCK, n)  # in-bounds stops (array-api-strict insists)
+                    factors = kern.squared_block_factors(etas[s:e], decays[s:e])
+                    F, S, v = (asarray(xp, f, dtype=X.dtype, device=dev) for f in factors)
+                    W1, b1 = fn(W1, b1, X[s:e, :], Y[s:e, :], F, S, v)
+                if n > BLOCK:  # a NaN anywhere skips the whole message, as the pass does
+                    bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
+                    W1, b1 = xp.where(bad, W, W1), xp.where(bad, b, b1)
+                self._W, self._b = W1, b1
                 settle(self._W, self._b)
                 return
         fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon,
