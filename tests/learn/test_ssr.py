@@ -169,8 +169,8 @@ def test_fitted_transform_chunked_equals_whole(few):
 
 
 def test_rank_deficient_training_is_regularised_and_warned(backend, caplog):
-    _one_jax_dtype(backend, "float64")  # the eigh path of strict, torch and MLX
-    host = _host(n=3, ch=8)
+    dt = "float32" if backend is Backend.JAX or not backend.supports_float64() else "float64"
+    host = _host(n=3, ch=8, dtype=dt)
     host[:, 6] = 0.0  # a silent channel as well
     proc = LRRTransformer(LRRSettings())
     with caplog.at_level(logging.WARNING, logger="ezmsg"):
@@ -181,10 +181,11 @@ def test_rank_deficient_training_is_regularised_and_warned(backend, caplog):
     assert np.all(np.isfinite(to_host(w))) and np.all(np.isfinite(to_host(out.data)))
     assert np.abs(to_host(w)[6, :]).max() < 1e-3 and np.abs(to_host(w)[:, 6]).max() < 1e-3
     # More samples than channels again: the exact least-squares solution, no ridge left.
-    proc.partial_fit(_msg(backend, _host(n=60, ch=8, seed=2)))
-    full = np.concatenate([host[:1], _host(n=60, ch=8, seed=2)])
-    assert_close(proc.current_weights, _ref_weights(full), xp=backend.xp, device=backend.device,
-                 dtype="float64" if backend.supports_float64() else "float32", atol=1e-6)
+    more = _host(n=60, ch=8, seed=2, dtype=dt)
+    proc.partial_fit(_msg(backend, more))
+    assert_close(proc.current_weights, _ref_weights(np.concatenate([host[:1], more])),
+                 xp=backend.xp, device=backend.device, dtype=dt,
+                 atol=1e-6 if dt == "float64" else 1e-4, rtol=1e-3 if dt == "float32" else None)
 
 
 def test_ill_conditioned_float32_never_gives_nan(few):
