@@ -91,6 +91,13 @@ def test_rls_any_split_is_least_squares(backend, float_dtype):
             _check(m.predict(backend.asarray(X, float_dtype)), first, backend, float_dtype)
 
 
+def test_rls_long_batch_goes_block_by_block():
+    X, Y = _data(n=150, d=4)
+    ref = sk.LinearRegression().fit(X, Y)
+    m = L.OnlineLinearRegression().partial_fit(X, Y)  # 64 + 64 + 22 samples
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6)
+
+
 def test_rls_rows_with_nan_are_left_out():
     X, Y = _data(n=20)
     Xn = X.copy()

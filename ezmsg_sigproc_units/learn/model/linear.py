@@ -31,6 +31,9 @@ from ..._kernels import online_linear as kern
 from .._learn_common import warn_regularised
 from ._linear_base import LinearModel, kernel, prepare, settle
 
+RLS_BLOCK = 64
+"""Samples per recursive-least-squares update (each solves an n x n system)."""
+
 IGNORED_RIVER_KWARGS = ("optimizer", "loss", "l1", "intercept_init", "intercept_lr",
                         "clip_gradient", "initializer", "learn_rate")
 
@@ -120,8 +123,11 @@ class OnlineLinearRegression(LinearModel):
         if self._P is None or X.shape[1] != self.n_features_in_:
             self._start(xp, dev, X, Y.shape[1])
         self._y1d = y1d
-        self._P, self._w = kernel(xp, kern.rls_update)(self._P, self._w, X, Y)
-        self.n_samples_seen_ += X.shape[0]
+        update, n = kernel(xp, kern.rls_update), X.shape[0]
+        for s in range(0, n, RLS_BLOCK):  # the n x n system costs n^3: keep blocks small
+            e = min(s + RLS_BLOCK, n)
+            self._P, self._w = update(self._P, self._w, X[s:e, :], Y[s:e, :])
+        self.n_samples_seen_ += n
         d = self.n_features_in_
         self._W = xp.astype(self._w[:d, :], X.dtype)
         self._b = xp.astype(self._w[d, :], X.dtype)
