@@ -288,3 +288,12 @@ def test_sgd_long_batch_goes_block_by_block():
     before = np.array(skipped.coef_)
     skipped.partial_fit(Xn, Y[:, 0])
     np.testing.assert_array_equal(skipped.coef_, before)
+
+
+def test_sgd_l1_message_longer_than_a_block_equals_sklearn():
+    X, Y = _data(n=150, k=1)
+    ref = sk.SGDRegressor(shuffle=False, penalty="elasticnet", alpha=0.01, loss="huber")
+    ours = L.SGDRegressor(penalty="elasticnet", alpha=0.01, loss="huber")
+    for m in (ref, ours):
+        m.partial_fit(X[:140], Y[:140, 0]).partial_fit(X[140:], Y[140:, 0])
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9, atol=1e-12)

@@ -24,7 +24,8 @@ from ._linear_base import LinearModel, kernel, prepare, settle
 _SCHEDULES = ("constant", "optimal", "invscaling", "adaptive", "pa1", "pa2")
 _PENALTIES = (None, "l2", "l1", "elasticnet")
 BLOCK = 64
-"""Samples per closed-form block of the squared-loss pass (its cost grows as B^2 d + B^3)."""
+"""Samples per kernel call: JAX unrolls a compiled pass over its samples, and the squared-loss
+closed form costs B^2 d + B^3."""
 
 
 
@@ -79,6 +80,8 @@ class _PlainSGD(LinearModel):
         self.n_features_in_ = d
 
     def _run(self, xp: Any, dev: Any, X: Any, Y: Any, pos: Any = None, neg: Any = None) -> None:
+        """One pass over the samples, ``BLOCK`` at a time (a compiled kernel unrolls its
+        samples, and the squared-loss closed form costs ``B^2 d + B^3``)."""
         n = X.shape[0]
         if n == 0:
             return
@@ -87,30 +90,33 @@ class _PlainSGD(LinearModel):
                                l1_ratio=self.l1_ratio)
         W, b = move(self._W, xp, dev, X.dtype), move(self._b, xp, dev, X.dtype)  # loaded ones
         self.t_ += n
-        if n > 1 and self.loss == "squared_error" and self.penalty in (None, "l2") \
-                and pos is None and self._pa is None:
-            decays = [r[1] for r in rates]
-            if all(a > 0.0 for a in decays):  # every update linear in the predictions
-                fn = kernel(xp, kern.sgd_squared_block, fit_intercept=self.fit_intercept)
-                W1, b1 = W, b
-                for s in range(0, n, BLOCK):  # O(B^2 d + B^3) per block: keep B small
-                    e = min(s + BLOCK, n)  # in-bounds stops (array-api-strict insists)
-                    factors = kern.squared_block_factors(etas[s:e], decays[s:e])
-                    F, S, v = (asarray(xp, f, dtype=X.dtype, device=dev) for f in factors)
-                    W1, b1 = fn(W1, b1, X[s:e, :], Y[s:e, :], F, S, v)
-                if n > BLOCK:  # a NaN anywhere skips the whole message, as the pass does
-                    bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
-                    W1, b1 = xp.where(bad, W, W1), xp.where(bad, b, b1)
-                self._W, self._b = W1, b1
-                settle(self._W, self._b)
-                return
-        fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon,
-                    penalty=self.penalty, fit_intercept=self.fit_intercept, pa=self._pa,
-                    C=self.C, weighted=pos is not None)
-        if pos is None:
-            pos = neg = b  # unused (weighted=False); arrays keep the kernel compilable
-        rates = asarray(xp, rates, dtype=X.dtype, device=dev)
-        self._W, self._b = fn(W, b, X, Y, rates, pos, neg)
+        closed = (n > 1 and self.loss == "squared_error" and self.penalty in (None, "l2")
+                  and pos is None and self._pa is None and all(r[1] > 0.0 for r in rates))
+        if closed:  # every update is linear in the predictions: one solve per block
+            fn = kernel(xp, kern.sgd_squared_block, fit_intercept=self.fit_intercept)
+        else:
+            fn = kernel(xp, kern.sgd_pass, loss=self.loss, epsilon=self.epsilon,
+                        penalty=self.penalty, fit_intercept=self.fit_intercept, pa=self._pa,
+                        C=self.C, weighted=pos is not None)
+            if pos is None:
+                pos = neg = b  # unused (weighted=False); arrays keep the kernel compilable
+        W1, b1 = W, b
+        # the L1 accumulators restart with every kernel call, as with every scikit-learn
+        # call: a message with an L1 part stays one call
+        step = n if self.penalty in ("l1", "elasticnet") else BLOCK
+        for s in range(0, n, step):
+            e = min(s + step, n)  # in-bounds stops (array-api-strict insists)
+            if closed:
+                factors = kern.squared_block_factors(etas[s:e], [r[1] for r in rates[s:e]])
+                F, S, v = (asarray(xp, f, dtype=X.dtype, device=dev) for f in factors)
+                W1, b1 = fn(W1, b1, X[s:e, :], Y[s:e, :], F, S, v)
+            else:
+                r = asarray(xp, rates[s:e], dtype=X.dtype, device=dev)
+                W1, b1 = fn(W1, b1, X[s:e, :], Y[s:e, :], r, pos, neg)
+        if n > step:  # a NaN anywhere skips the whole message, as within a block
+            bad = xp.any(xp.isnan(X)) | xp.any(xp.isnan(Y))
+            W1, b1 = xp.where(bad, W, W1), xp.where(bad, b, b1)
+        self._W, self._b = W1, b1
         settle(self._W, self._b)
 
     def _reset(self) -> None:
