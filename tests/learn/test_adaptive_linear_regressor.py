@@ -206,3 +206,12 @@ def test_unit_tasks_train_and_predict():
     assert fit[0][0] is unit.OUTPUT_SAMPLE and pred[0][0] is unit.OUTPUT_SIGNAL
     np.testing.assert_allclose(pred[0][1].data, fit[0][1].data)
     assert pred[0][1].data.shape == (12, 2)
+
+
+def test_output_labels_do_not_alias_the_training_sample():
+    X, Y = _host(n=10)
+    msg = _sample(_Numpy, X, Y)
+    proc = _proc()
+    proc.partial_fit(msg)
+    msg.attrs["trigger"].value.axes["ch"].data[0] = "reused"  # a shared-memory slot reused
+    assert list(proc(_signal(_Numpy, X)).axes["ch"].data) == ["vx", "vy"]

@@ -80,11 +80,24 @@ def training_arrays(proc: Any, message: AxisArray, who: str) -> tuple[Any, Any, 
     return X, Y, value
 
 
+def _own_axis(ax: Any) -> Any:
+    """``ax`` with its coordinates copied: a message's NumPy arrays may be views into a
+    shared-memory slot that the transport reuses."""
+    data = getattr(ax, "data", None)
+    if data is None:
+        return ax
+    own = AxisArray.CoordinateAxis(data=np.array(data, copy=True), dims=list(ax.dims),
+                                   unit=ax.unit)
+    own.fingerprint  # noqa: B018 - cached once, for every prediction that shares the axis
+    return own
+
+
 def template_from_targets(value: AxisArray) -> AxisArray:
-    """An output template in the targets' layout (their dims and non-time axes, key
-    ``<key>_pred``); its data is a placeholder (no reference to the sample's arrays)."""
+    """An output template in the targets' layout (their dims and non-time axes, copied; key
+    ``<key>_pred``); it keeps no reference to the sample's arrays."""
     if value.data.ndim == 2 and value.dims[0] == "time":
-        dims, axes = list(value.dims), {k: v for k, v in value.axes.items() if k != "time"}
+        dims = list(value.dims)
+        axes = {k: _own_axis(v) for k, v in value.axes.items() if k != "time"}
     elif value.data.ndim == 1:
         dims, axes = ["time"], {}
     else:
