@@ -29,6 +29,7 @@ import numpy as np
 
 from ..._backend import (
     array_namespace,
+    compile_kernel,
     eye,
     float_dtype_for,
     move,
@@ -224,7 +225,8 @@ class RefitKalmanFilter:
         self.info_terms = (qih, g)
         a = self.A_state_transition_matrix
         with np.errstate(over="ignore", invalid="ignore"):  # a divergence is handled below
-            k, p = kalman.steady_gain(xp, a, qih, g, self.W_process_noise_covariance)
+            k, p = compile_kernel(xp, kalman.steady_gain)(a, qih, g,
+                                                          self.W_process_noise_covariance)
         if not bool(to_host(xp.all(xp.isfinite(k)) & xp.all(xp.isfinite(p)))):
             p = eye(xp, a.shape[0], dtype=a.dtype, device=namespace_and_device(a)[1])
             k = kalman.gain_from_covariance(xp, p, qih, g)
