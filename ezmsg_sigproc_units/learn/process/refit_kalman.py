@@ -9,7 +9,8 @@ Training (``partial_fit``, the Unit's ``INPUT_SAMPLE``): a sample message (``Sam
 ``(n, s)`` and optionally ``intention_velocity_indices``, ``target_positions``,
 ``cursor_positions``, ``hold_flags``) or as an AxisArray or array of states ``(n, s)``. The
 first sample fits the whole model (``A``, ``W``, ``H``, ``Q``); later samples refit the
-observation model (``H``, ``Q``) with ReFIT's intention remapping, as ezmsg-learn's refit.
+observation model (``H``, ``Q``), as ezmsg-learn's refit (ReFIT's intention remapping when
+the dict carries target and cursor positions).
 ``fit(X, y)``, a checkpoint (``checkpoint_path``) or ``log_for_refit`` + ``refit_model`` are
 the other ways, as in ezmsg-learn.
 
