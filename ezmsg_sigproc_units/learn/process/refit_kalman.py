@@ -31,7 +31,7 @@ import os
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit, processor_state
+from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ..._backend import (
@@ -49,6 +49,7 @@ from ..._processors import StreamAxisMixin
 from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
 from ..model.refit_kalman import RefitKalmanFilter, as_compute
 from ..util import NotFittedError
+from ._linear_io import AdaptiveUnit
 from ._refit_kalman_io import read_checkpoint, states_of, write_checkpoint
 
 
@@ -321,9 +322,10 @@ class RefitKalmanFilterProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         st.ops = None
 
 
-class RefitKalmanFilterUnit(BaseAdaptiveTransformerUnit[
+class RefitKalmanFilterUnit(AdaptiveUnit[
         RefitKalmanFilterSettings, AxisArray, AxisArray, RefitKalmanFilterProcessor]):
     """Unit of ``RefitKalmanFilterProcessor``: ``INPUT_SIGNAL`` messages are decoded;
-    ``INPUT_SAMPLE`` messages (fit, then refit) train it."""
+    ``INPUT_SAMPLE`` messages (fit, then refit) train it. Published outputs are materialised
+    (MLX), which also computes the filter state they end with."""
 
     SETTINGS = RefitKalmanFilterSettings
