@@ -4,9 +4,12 @@ recursion in float64 NumPy for the filter, a per-sample loop for the intention r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
+import uuid
 
+import ezmsg.core as ez
 import numpy as np
 import pytest
 import scipy.linalg as sl
@@ -363,3 +366,74 @@ def test_settings_and_state_defaults():
     st = RefitKalmanFilterState()
     assert st.model is None and st.x is None
     assert RefitKalmanFilterUnit.SETTINGS is RefitKalmanFilterSettings
+
+
+# ------------------------------------------------------------------- a real ezmsg graph
+class _GraphSettings(ez.Settings):
+    path: str = ""
+
+
+def _graph_data():
+    x, z = _data()
+    train = _msg(_np(), z[:120])
+    sample = _sample(train, AxisArray(x[:120], dims=["time", "state"]))
+    tests = [AxisArray(z[120 + 5 * k:125 + 5 * k], dims=["time", "ch"], key="k",
+                       axes={"time": AxisArray.TimeAxis(fs=FS, offset=10.0 + k * 5 / FS),
+                             "ch": train.axes["ch"]}) for k in range(8)]
+    return sample, tests
+
+
+class _Source(ez.Unit):
+    """One training sample, then test messages every 50 ms."""
+
+    SAMPLE = ez.OutputStream(AxisArray)
+    SIGNAL = ez.OutputStream(AxisArray)
+
+    @ez.publisher(SAMPLE)
+    async def sample(self):
+        yield self.SAMPLE, _graph_data()[0]
+
+    @ez.publisher(SIGNAL)
+    async def signal(self):
+        await asyncio.sleep(0.3)  # after the training sample
+        for msg in _graph_data()[1]:
+            yield self.SIGNAL, msg
+            await asyncio.sleep(0.05)
+
+
+class _Sink(ez.Unit):
+    SETTINGS = _GraphSettings
+    INPUT = ez.InputStream(AxisArray)
+
+    async def initialize(self) -> None:
+        self.got = []
+
+    @ez.subscriber(INPUT)
+    async def on_msg(self, msg: AxisArray) -> None:
+        self.got.append(np.array(msg.data, copy=True))
+        if len(self.got) == 3:
+            with open(self.SETTINGS.path, "wb") as f:
+                pickle.dump(self.got, f)
+            raise ez.NormalTermination
+
+
+@pytest.mark.slow
+def test_unit_learns_from_its_sample_stream_in_a_graph(tmp_path):
+    from examples.common import Watchdog, WatchdogSettings
+    from ezmsg_sigproc_units.testing.graph import free_port
+
+    path = tmp_path / "out.pkl"
+    src, sink = _Source(), _Sink(_GraphSettings(path=str(path)))
+    unit = RefitKalmanFilterUnit(RefitKalmanFilterSettings(steady_state=True))
+    ez.run(components={"SRC": src, "KF": unit, "SINK": sink,
+                       "WATCHDOG": Watchdog(WatchdogSettings(seconds=20.0))},
+           connections=((src.SAMPLE, unit.INPUT_SAMPLE), (src.SIGNAL, unit.INPUT_SIGNAL),
+                        (unit.OUTPUT_SIGNAL, sink.INPUT)),
+           root_name=f"RKF_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
+           auto_start=True)
+    assert path.exists(), "the decoded messages never all arrived"
+    sample, tests = _graph_data()
+    proc = RefitKalmanFilterProcessor(RefitKalmanFilterSettings(steady_state=True))
+    proc.partial_fit_transform(sample)  # what the Unit does with INPUT_SAMPLE (decodes it too)
+    for got, msg in zip(pickle.loads(path.read_bytes()), tests, strict=False):
+        np.testing.assert_allclose(got, proc(msg).data, rtol=1e-12)
