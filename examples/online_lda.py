@@ -55,8 +55,8 @@ class CueInjectorSettings(ez.Settings):
     """Seconds from one cue to the next. Default 2.0."""
     cue_dur: float = 1.2
     """Seconds a cue lasts (its rhythm is on). Default 1.2."""
-    amplitude: float = 6.0
-    """Amplitude of the cue's rhythm (the background's beta is 4, its alpha 10). Default 6.0."""
+    amplitude: float = 8.0
+    """Amplitude of the cue's rhythm (the background's beta is 4, its alpha 10). Default 8.0."""
     freq: float = 24.0
     """Frequency of the cue's rhythm, in Hz (inside the beta band, 18-30 Hz). Default 24.0."""
     seed: int = 0

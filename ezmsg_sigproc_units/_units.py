@@ -1,6 +1,7 @@
-"""Unit base shared by every transformer Unit of the suite.
+"""Unit bases shared by every transformer Unit of the suite.
 
-``TransformerUnit`` is ezmsg-baseproc's ``BaseTransformerUnit`` with one difference: the
+``TransformerUnit`` is ezmsg-baseproc's ``BaseTransformerUnit`` and ``AdaptiveUnit`` its
+``BaseAdaptiveTransformerUnit`` (the learn family's decoders), each with one difference: the
 output is materialised (MLX evaluated) before it is published, so downstream Units and other
 processes receive computed arrays and lazy graphs cannot pile up. Offline calls of the
 processors stay lazy, so chained MLX operations can still fuse.
@@ -13,6 +14,8 @@ from abc import ABC
 
 import ezmsg.core as ez
 from ezmsg.baseproc import (
+    AdaptiveTransformerType,
+    BaseAdaptiveTransformerUnit,
     BaseTransformerUnit,
     MessageInType,
     MessageOutType,
@@ -40,6 +43,34 @@ class TransformerUnit(
         if result is not None:
             materialize(result.data)
             yield self.OUTPUT_SIGNAL, result
+
+
+class AdaptiveUnit(
+    BaseAdaptiveTransformerUnit[SettingsType, MessageInType, MessageOutType,
+                                AdaptiveTransformerType],
+    ABC,
+    typing.Generic[SettingsType, MessageInType, MessageOutType, AdaptiveTransformerType],
+):
+    """An adaptive transformer Unit (``INPUT_SIGNAL`` decoded, ``INPUT_SAMPLE`` trains and
+    its decoded sample goes to ``OUTPUT_SAMPLE``) whose published outputs are materialised."""
+
+    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
+    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
+    @profile_subpub(trace_oldest=False)
+    async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
+        result = await self.processor.__acall__(message)
+        if result is not None:
+            materialize(result.data)
+            yield self.OUTPUT_SIGNAL, result
+
+    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
+    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
+    @profile_subpub(trace_oldest=False)
+    async def on_sample(self, msg: typing.Any) -> typing.AsyncGenerator:
+        result = await self.processor.apartial_fit_transform(msg)
+        if result is not None:
+            materialize(result.data)
+            yield self.OUTPUT_SAMPLE, result
 
 
 def has_no_windows(result: typing.Any, dims: typing.Iterable[str]) -> bool:

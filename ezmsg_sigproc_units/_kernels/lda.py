@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import activation
+
 
 def batch_moments(xp: Any, y: Any) -> tuple[Any, Any, Any, Any]:
     """``(s1, s2, m3, m4)`` of a shifted batch ``y`` (n, p) (see the module docstring)."""
@@ -136,7 +138,7 @@ def predict_proba(xp: Any, x: Any, coef: Any, intercept: Any) -> Any:
     for more."""
     dec = xp.matmul(x, xp.permute_dims(coef, (1, 0))) + intercept
     if coef.shape[0] == 1:
-        pos = 1.0 / (1.0 + xp.exp(-dec))
+        pos = activation.expit(xp, dec)  # finite for any decision value
         return xp.concat([1.0 - pos, pos], axis=1)
     z = xp.exp(dec - xp.max(dec, axis=1, keepdims=True))
     return z / xp.sum(z, axis=1, keepdims=True)

@@ -21,16 +21,15 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import (
     BaseAdaptiveTransformer,
-    BaseAdaptiveTransformerUnit,
     processor_state,
-    profile_subpub,
     warn_axis_deprecated,
 )
 from ezmsg.util.messages.axisarray import AxisArray
 
-from ..._backend import float_dtype_for, materialize, namespace_and_device, zeros
+from ..._backend import float_dtype_for, namespace_and_device, zeros
 from ..._messages import axis_index, replace_fields
 from ..._processors import stream_axis
+from ..._units import AdaptiveUnit
 from .._learn_common import features, log_feature_change, warn_not_fitted
 from .._nonfinite import finite_batch
 from ..util import with_fingerprint
@@ -291,24 +290,13 @@ TransformerType = typing.TypeVar("TransformerType", bound=AdaptiveDecompTransfor
 
 
 class BaseAdaptiveDecompUnit(
-    BaseAdaptiveTransformerUnit[SettingsType, AxisArray, AxisArray, TransformerType],
+    AdaptiveUnit[SettingsType, AxisArray, AxisArray, TransformerType],
     typing.Generic[SettingsType, TransformerType],
 ):
     """``INPUT_SIGNAL`` -> decomposed ``OUTPUT_SIGNAL`` (materialised); ``INPUT_SAMPLE``
     trains (any AxisArray of the signal's layout; nothing is published for it)."""
 
-    INPUT_SAMPLE = ez.InputStream(AxisArray)
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
-
-    @ez.subscriber(INPUT_SAMPLE)
+    @ez.subscriber(AdaptiveUnit.INPUT_SAMPLE)
     async def on_sample(self, msg: AxisArray) -> None:
         await self.processor.apartial_fit(msg)
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..._backend import asarray, move, to_host, zeros
+from ..._kernels import activation
 from ..._kernels import online_linear as kern
 from ._linear_base import LinearModel, kernel, prepare, settle
 
@@ -261,7 +262,7 @@ class SGDClassifier(_PlainSGD):
         """``(n, n_classes)`` probabilities in ``classes_`` order, on ``X``'s device."""
         z = self.decision_2d(X)
         xp = prepare(z)[0]
-        p = 1.0 / (1.0 + xp.exp(-z))
+        p = activation.expit(xp, z)
         if p.shape[1] == 1:
             return xp.concat([1.0 - p, p], axis=1)
         return p / xp.sum(p, axis=1, keepdims=True)

@@ -27,6 +27,7 @@ from ..._backend import (
     supports_float64,
     zeros,
 )
+from ..._kernels import activation
 from ..._kernels import online_linear as kern
 from .._learn_common import warn_regularised
 from ._linear_base import LinearModel, kernel, prepare, settle
@@ -196,7 +197,7 @@ class OnlineLogisticRegression(LinearModel):
     def predict_proba_2d(self, X: Any) -> Any:
         z = self.decision_2d(X)
         xp = namespace_and_device(z)[0]
-        return 1.0 / (1.0 + xp.exp(-z))
+        return activation.expit(xp, z)
 
     def predict_2d(self, X: Any) -> Any:
         z = self.decision_2d(X)

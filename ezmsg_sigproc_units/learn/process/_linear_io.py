@@ -6,23 +6,12 @@ from __future__ import annotations
 
 import copy
 import pickle
-import typing
-from abc import ABC
 from typing import Any
 
-import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import (
-    AdaptiveTransformerType,
-    BaseAdaptiveTransformerUnit,
-    MessageInType,
-    MessageOutType,
-    SettingsType,
-    profile_subpub,
-)
 from ezmsg.util.messages.axisarray import AxisArray
 
-from ..._backend import materialize, move, namespace_and_device
+from ..._backend import move, namespace_and_device
 from ..._messages import new_message, replace_fields
 from ..._processors import stream_axis
 from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
@@ -205,30 +194,3 @@ class RegressorMixin:
         if state.template is None:
             state.template = template_from_signal(message, preds.shape[1], self._loaded_labels)
         return prediction(state.template, preds, message, axis)
-
-
-class AdaptiveUnit(
-    BaseAdaptiveTransformerUnit[SettingsType, MessageInType, MessageOutType,
-                                AdaptiveTransformerType],
-    ABC,
-    typing.Generic[SettingsType, MessageInType, MessageOutType, AdaptiveTransformerType],
-):
-    """``BaseAdaptiveTransformerUnit`` whose published outputs are materialised (MLX)."""
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
-    @profile_subpub(trace_oldest=False)
-    async def on_sample(self, msg: AxisArray) -> typing.AsyncGenerator:
-        result = await self.processor.apartial_fit_transform(msg)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SAMPLE, result

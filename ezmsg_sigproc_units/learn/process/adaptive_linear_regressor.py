@@ -23,11 +23,11 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._units import AdaptiveUnit
 from .._learn_common import log_feature_change
 from ..util import AdaptiveLinearRegressor, RegressorType, get_regressor
 from ._linear_io import (
     STREAMING_DIMS,
-    AdaptiveUnit,
     RegressorMixin,
     check_regressor_settings,
     template_from_targets,

@@ -46,10 +46,10 @@ from ..._backend import (
 from ..._kernels import kalman
 from ..._messages import axis_index, replace_fields
 from ..._processors import StreamAxisMixin
+from ..._units import AdaptiveUnit
 from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
 from ..model.refit_kalman import RefitKalmanFilter, as_compute
 from ..util import NotFittedError
-from ._linear_io import AdaptiveUnit
 from ._refit_kalman_io import read_checkpoint, states_of, write_checkpoint
 
 

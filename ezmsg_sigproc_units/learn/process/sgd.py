@@ -20,10 +20,11 @@ from ..._backend import namespace_and_device
 from ..._kernels.online_linear import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ..._messages import replace_fields
 from ..._processors import stream_axis
+from ..._units import AdaptiveUnit
 from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
 from ..model.linear import SGDClassifier
 from ..util import ClassifierMessage, with_fingerprint
-from ._linear_io import AdaptiveUnit, fitted_weights, load_pickle
+from ._linear_io import fitted_weights, load_pickle
 
 
 class SGDDecoderSettings(ez.Settings):

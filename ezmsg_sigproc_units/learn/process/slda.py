@@ -11,16 +11,13 @@ scikit-learn estimator, read without importing scikit-learn, or ezmsg-learn's ``
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
 import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import (
     BaseAdaptiveTransformer,
-    BaseAdaptiveTransformerUnit,
     processor_state,
-    profile_subpub,
     warn_axis_deprecated,
 )
 from ezmsg.util.messages.axisarray import AxisArray
@@ -32,13 +29,13 @@ from ..._backend import (
     eye,
     float_dtype_for,
     from_host,
-    materialize,
     move,
     namespace_and_device,
 )
 from ..._kernels import lda
 from ..._messages import axis_index, replace_fields
 from ..._processors import stream_axis
+from ..._units import AdaptiveUnit
 from .._learn_common import (
     features,
     log_feature_change,
@@ -278,28 +275,9 @@ class SLDATransformer(BaseAdaptiveTransformer[SLDASettings, AxisArray, Classifie
                               stream_dim=message.stream_dim)
 
 
-class SLDA(BaseAdaptiveTransformerUnit[SLDASettings, AxisArray, ClassifierMessage,
-                                       SLDATransformer]):
+class SLDA(AdaptiveUnit[SLDASettings, AxisArray, ClassifierMessage, SLDATransformer]):
     """``INPUT_SIGNAL`` -> class probabilities on ``OUTPUT_SIGNAL``; sample messages on
     ``INPUT_SAMPLE`` train the model (and their own probabilities, after the update, go to
     ``OUTPUT_SAMPLE``). Published outputs are materialised."""
 
     SETTINGS = SLDASettings
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
-    @profile_subpub(trace_oldest=False)
-    async def on_sample(self, msg: AxisArray) -> typing.AsyncGenerator:
-        result = await self.processor.apartial_fit_transform(msg)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SAMPLE, result
