@@ -121,6 +121,7 @@ def configs() -> list[Config]:
         catalog_buffers,
         catalog_channels,
         catalog_events,
+        catalog_learn,
         catalog_notch,
         catalog_routing,
         catalog_scaling,
@@ -129,7 +130,8 @@ def configs() -> list[Config]:
     )
 
     for family in (catalog_scaling, catalog_spatial, catalog_channels, catalog_notch,
-                   catalog_buffers, catalog_events, catalog_routing, catalog_wavelets):
+                   catalog_buffers, catalog_events, catalog_routing, catalog_wavelets,
+                   catalog_learn):
         c += family.configs()
     return c
 
