@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 from .._backend import device_of, eye, zeros
+from . import activation
 
 MAX_DLOSS = 1e12
 """scikit-learn clips the loss derivative to +-1e12 (``_sgd_fast.MAX_DLOSS``)."""
@@ -290,7 +291,7 @@ def glm_minibatch_step(xp: Any, W: Any, b: Any, X: Any, Y: Any, *, loss: str, lr
         g = p - Y
     else:
         s = 2.0 * Y - 1.0
-        g = -s / (xp.exp(p * s) + 1.0)
+        g = -s * activation.expit(xp, -p * s)  # -s / (exp(p s) + 1), finite for any p
     g = xp.minimum(xp.maximum(g, xp.full_like(g, -clip)), xp.full_like(g, clip))
     b = b - intercept_lr * xp.mean(g, axis=0)
     grad = (_t(xp, X) @ g) / n

@@ -24,6 +24,12 @@ from typing import Any
 import ezmsg.core as ez
 
 
+class NotFittedError(ValueError, AttributeError):
+    """A model was asked to predict before it was fitted (the same base classes as
+    scikit-learn's exception of that name, so ``except ValueError`` catches both).
+    Re-exported by ``learn.util``."""
+
+
 def features(xp: Any, data: Any, axis_idx: int) -> Any:
     """``data`` as ``(n_samples, n_features)``: dim ``axis_idx`` first, the rest flattened."""
     if data.ndim == 0:

@@ -12,6 +12,8 @@ from enum import Enum
 
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ._learn_common import NotFittedError
+
 
 def with_fingerprint(axis: AxisArray.CoordinateAxis) -> AxisArray.CoordinateAxis:
     """Compute ``axis``'s fingerprint once, where the axis is built, and return it.
@@ -41,11 +43,6 @@ class AdaptiveLinearRegressor(str, Enum):
 class StaticLinearRegressor(str, Enum):
     LINEAR = "linear"
     RIDGE = "ridge"
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A model was asked to predict before it was fitted (the same base classes as
-    scikit-learn's exception of that name, so ``except ValueError`` catches both)."""
 
 
 def _registry(regressor_type: RegressorType) -> dict:

@@ -4,7 +4,6 @@ weights, ``predict`` and scikit-learn's ``coef_``/``intercept_``."""
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import Any
 
 from array_api_compat import is_jax_namespace
@@ -17,6 +16,7 @@ from ..._backend import (
     move,
     namespace_and_device,
 )
+from .._learn_common import NotFittedError
 
 _KERNELS: dict[tuple, Any] = {}
 
@@ -43,11 +43,9 @@ def settle(*arrays: Any) -> None:
 
 
 def not_fitted(name: str) -> Exception:
-    """``learn.util.NotFittedError`` for estimator ``name``. Looked up when raised:
-    ``learn.util`` imports this package's estimators (``get_regressor``), so importing it
-    here at module level would make an import cycle."""
-    err = importlib.import_module("ezmsg_sigproc_units.learn.util").NotFittedError
-    return err(f"This {name} instance is not fitted yet; call 'fit' or 'partial_fit' first")
+    """``learn.util.NotFittedError`` for estimator ``name``."""
+    return NotFittedError(f"This {name} instance is not fitted yet; call 'fit' or 'partial_fit' "
+                          f"first")
 
 
 def prepare(X: Any, y: Any = None) -> tuple[Any, Any, Any, Any, bool]:

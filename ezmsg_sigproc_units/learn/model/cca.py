@@ -31,7 +31,7 @@ from ..._backend import (
     zeros,
 )
 from ..._kernels import inv_sqrtm
-from ..util import NotFittedError
+from .._learn_common import NotFittedError
 
 __all__ = ["IncrementalCCA"]
 

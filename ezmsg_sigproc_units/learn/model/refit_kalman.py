@@ -38,8 +38,7 @@ from ..._backend import (
     zeros,
 )
 from ..._kernels import kalman
-from .._learn_common import warn_regularised
-from ..util import NotFittedError
+from .._learn_common import NotFittedError, warn_regularised
 
 
 def as_compute(x: Any, xp: Any, dev: Any, dtype: Any) -> Any:

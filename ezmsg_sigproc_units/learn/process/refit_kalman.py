@@ -47,9 +47,14 @@ from ..._kernels import kalman
 from ..._messages import axis_index, replace_fields
 from ..._processors import StreamAxisMixin
 from ..._units import AdaptiveUnit
-from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
+from .._learn_common import (
+    NotFittedError,
+    features,
+    log_feature_change,
+    trigger_value,
+    warn_not_fitted,
+)
 from ..model.refit_kalman import RefitKalmanFilter, as_compute
-from ..util import NotFittedError
 from ._refit_kalman_io import read_checkpoint, states_of, write_checkpoint
 
 
