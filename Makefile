@@ -45,7 +45,7 @@ peer: $(PEER)/.done
 $(PEER)/.done: constraints/test.txt
 	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/python -m pip install -q --disable-pip-version-check -c constraints/test.txt \
-		ezmsg-sigproc "ezmsg-learn[sklearn]"
+		ezmsg-sigproc "ezmsg-learn[sklearn]" torch
 	$(PEER)/bin/python -m tools.peer_api --write tests/data/peer_api.json
 	$(PEER)/bin/python -W ignore -m tools.peer_api --learn --write tests/data/peer_api_learn.json
 	touch $@

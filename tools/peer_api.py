@@ -8,8 +8,8 @@ that ``tests/test_peer_api.py`` compares with this package (no peer needed at te
     .venv-peer/bin/python -m tools.peer_api --learn --write tests/data/peer_api_learn.json
 
 ``--learn`` describes ezmsg-learn instead (``ezmsg.learn`` -> ``ezmsg_sigproc_units.learn``):
-every public module of it that imports without torch (the torch-hosting modules are another
-family), whether or not we ship it yet, and for each module also the names it re-exports from
+every public module of it, whether or not we ship it yet, the ones that import torch (the
+optional torch-hosting family), and for each module also the names it re-exports from
 elsewhere in the peer (alias modules such as ``linear_model.slda``).
 
 The same ``describe`` function describes our objects in the test, so both sides are read the
@@ -206,28 +206,34 @@ def peer_api(root: pathlib.Path) -> dict:
 
 
 def learn_api() -> dict:
-    """{module path: {name: description}} for every public ezmsg-learn module that imports
-    here (the ones that need torch are listed under ``needs_torch``)."""
+    """{module path: {name: description}} for every public ezmsg-learn module, and the list of
+    those that import torch (``torch_modules``: the torch-hosting family, an optional extra)."""
     import importlib.metadata
 
-    modules, reexported, needs_torch = {}, {}, []
+    modules, reexported = {}, {}
+    torch_modules = []
     for path in peer_module_paths(LEARN_PEER_PACKAGE):
-        try:
-            module = importlib.import_module(f"{LEARN_PEER_PACKAGE}.{path}")
-        except ImportError as exc:
-            if "torch" not in str(exc):
-                raise
-            needs_torch.append(path)
-            continue
+        module = importlib.import_module(f"{LEARN_PEER_PACKAGE}.{path}")
         modules[path] = describe_module(module)
         reexported[path] = reexports(module, LEARN_PEER_PACKAGE)
+    for path in modules:  # a module that imports torch, or re-exports from one that does
+        source = pathlib.Path(importlib.import_module(
+            f"{LEARN_PEER_PACKAGE}.{path}").__file__).read_text()
+        if "import torch" in source or "from torch" in source:
+            torch_modules.append(path)
+    for path in modules:
+        for name in reexported[path]:
+            obj = getattr(importlib.import_module(f"{LEARN_PEER_PACKAGE}.{path}"), name)
+            home = obj.__module__[len(LEARN_PEER_PACKAGE) + 1:]
+            if home in torch_modules and path not in torch_modules:
+                torch_modules.append(path)
     return {
         "peer": f"ezmsg-learn {importlib.metadata.version('ezmsg-learn')}",
         "generated_by": "python -m tools.peer_api --learn --write tests/data/peer_api_learn.json"
-                        " (in .venv-peer)",
+                        " (in .venv-peer, with torch installed)",
         "modules": modules,
         "reexports": reexported,
-        "needs_torch": needs_torch,
+        "torch_modules": sorted(torch_modules),
     }
 
 

@@ -1,8 +1,11 @@
-"""Importing any learn module imports neither scikit-learn, river nor pandas, and not torch
-(issue 15): checked in a fresh interpreter, since this test process may have them loaded."""
+"""Importing any learn module imports neither scikit-learn, river nor pandas, and none but the
+torch-hosting family (ezmsg-learn's torch modules, issue 16) imports torch (issue 15): checked
+in a fresh interpreter, since this test process may have them loaded."""
 
 from __future__ import annotations
 
+import json
+import pathlib
 import pkgutil
 import subprocess
 import sys
@@ -10,11 +13,15 @@ import sys
 import ezmsg_sigproc_units.learn as learn
 
 FORBIDDEN = ("sklearn", "river", "pandas", "torch")
+TORCH_FAMILY = {f"{learn.__name__}.{m}" for m in json.loads(
+    (pathlib.Path(__file__).parents[1] / "data" / "peer_api_learn.json").read_text()
+)["torch_modules"]}
 
 
 def _learn_modules() -> list[str]:
     return sorted(info.name for info in pkgutil.walk_packages(learn.__path__,
-                                                              prefix=f"{learn.__name__}."))
+                                                              prefix=f"{learn.__name__}.")
+                  if info.name not in TORCH_FAMILY and "torch" not in info.name.split(".")[-1])
 
 
 def test_the_scan_finds_the_decoders():

@@ -1,6 +1,7 @@
-"""Every public class, function and settings field of ezmsg-learn 1.16.2 (the modules that do
-not need torch) exists under ``ezmsg_sigproc_units.learn`` with a compatible signature, and
-every alias module re-exports what the peer's does (issue 15).
+"""Every public class, function and settings field of ezmsg-learn 1.16.2 exists under
+``ezmsg_sigproc_units.learn`` with a compatible signature, and every alias module re-exports
+what the peer's does (issues 15 and 16; the torch-hosting modules are checked where torch is
+installed).
 
 The peer's API is read from ``tests/data/peer_api_learn.json`` (``python -m tools.peer_api
 --learn`` in ``.venv-peer``); the comparison is the one of ``tests/test_peer_api.py``.
@@ -9,6 +10,7 @@ The peer's API is read from ``tests/data/peer_api_learn.json`` (``python -m tool
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import pathlib
 
@@ -23,23 +25,40 @@ PACKAGE = "ezmsg_sigproc_units.learn"
 # (module, name) -> why it still differs. Keep each reason one line.
 KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
-CASES = [(m, n) for m, names in sorted(PEER["modules"].items()) for n in sorted(names)]
+TORCH = set(PEER["torch_modules"])
+
+PENDING: set[str] = set(TORCH)
+"""Torch-hosting modules not shipped yet (issue 16, in progress): the test fails once one of
+them exists, so remove it from here then."""
+
+CASES = [(m, n) for m, names in sorted(PEER["modules"].items()) for n in sorted(names)
+         if m not in PENDING]
+
+
+def _import(module: str):
+    if module in TORCH:
+        pytest.importorskip("torch")
+    return importlib.import_module(f"{PACKAGE}.{module}")
 
 
 def test_the_list_is_ezmsg_learn():
     assert PEER["peer"] == "ezmsg-learn 1.16.2"
-    assert ("process.slda", "SLDASettings") in CASES
-    assert "process.torch" in PEER["needs_torch"]
+    assert ("process.slda", "SLDASettings") in CASES or "process.slda" in PENDING
+    assert {"process.torch", "process.rnn", "model.rnn"} <= TORCH
 
 
 @pytest.mark.parametrize("module", sorted(PEER["modules"]))
 def test_every_module_exists(module):
-    importlib.import_module(f"{PACKAGE}.{module}")
+    if module in PENDING:
+        assert importlib.util.find_spec(f"{PACKAGE}.{module}") is None, (
+            f"{module} exists now: remove it from PENDING")
+        return
+    _import(module)
 
 
 @pytest.mark.parametrize("module,name", CASES, ids=[f"{m}.{n}" for m, n in CASES])
 def test_every_public_name_exists_compatibly(module, name):
-    ours = importlib.import_module(f"{PACKAGE}.{module}")
+    ours = _import(module)
     gaps = _gaps(getattr(ours, name, None), PEER["modules"][module][name])
     if (module, name) in KNOWN_GAPS:
         assert gaps, f"closed, remove from KNOWN_GAPS: {(module, name)}"
@@ -47,11 +66,12 @@ def test_every_public_name_exists_compatibly(module, name):
     assert not gaps, f"{module}.{name}: {'; '.join(gaps)}"
 
 
-ALIASES = sorted(m for m in PEER["reexports"] if m.startswith("linear_model."))
+ALIASES = sorted(m for m in PEER["reexports"]
+                 if m.startswith(("linear_model.", "nlin_model.")) and m not in PENDING)
 
 
 @pytest.mark.parametrize("module", ALIASES)
 def test_alias_modules_reexport_the_peers_names(module):
-    ours = importlib.import_module(f"{PACKAGE}.{module}")
+    ours = _import(module)
     missing = [n for n in PEER["reexports"][module] if not hasattr(ours, n)]
     assert not missing, f"{module} lacks {missing}"
