@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from pathlib import Path
 
@@ -64,6 +65,17 @@ def _internal(name: str) -> str | None:
 
 MODULES = _modules()
 
+_TORCH_FAMILY = {"learn." + m for m in json.loads(
+    (Path(__file__).parent / "data" / "peer_api_learn.json").read_text())["torch_modules"]}
+
+
+def _hosts_torch(path: Path) -> bool:
+    """ezmsg-learn's torch-hosting modules (and private helpers under ``learn`` named
+    ``_torch*``): torch is their compute library by nature, an optional extra."""
+    rel = path.relative_to(PKG).with_suffix("")
+    dotted = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+    return dotted in _TORCH_FAMILY or (rel.parts[0] == "learn" and rel.name.startswith("_torch"))
+
 
 @pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PKG)) for p in MODULES])
 def test_import_rules(path: Path) -> None:
@@ -93,6 +105,8 @@ def test_import_rules(path: Path) -> None:
                 assert path.name == "plugin.py", f"{where}: only the plugin imports pytest"
             assert root not in BACKEND_LIBS or not at_top, f"{where}: import backends lazily"
         else:  # public processor modules, util, synth, cli
+            if root == "torch" and _hosts_torch(path):
+                continue
             assert root not in BACKEND_LIBS, f"{where}: public modules never name a backend"
             assert internal != "testing", f"{where}: the package does not import its test kit"
             if root == "scipy":
