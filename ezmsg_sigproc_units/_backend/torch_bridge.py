@@ -163,7 +163,7 @@ def from_torch(t: Any, like: Any) -> Any:
     if name == "mlx":
         import mlx.core as mx
 
-        return mx.array(host)
+        return mx.array(host, dtype=getattr(mx, host.dtype.name))  # MLX narrows float64
     if name == "array_api_strict":
         import array_api_strict as xps
 

@@ -73,9 +73,11 @@ def check_model_kwargs(model_class: type, model_kwargs: Any,
                          f"(it takes {sorted(names)})")
 
 
-def channel_axis(head: str, size: int) -> AxisArray.CoordinateAxis:
-    """The output ``ch`` axis of a head: labels ``"{head}_ch{i}"``, fingerprint computed."""
-    axis = AxisArray.CoordinateAxis(data=np.array([f"{head}_ch{i}" for i in range(size)]),
+def channel_axis(head: str | None, size: int) -> AxisArray.CoordinateAxis:
+    """The output ``ch`` axis of a head: labels ``"{head}_ch{i}"`` (``"ch{i}"`` for None),
+    fingerprint computed."""
+    prefix = "ch" if head is None else f"{head}_ch"
+    axis = AxisArray.CoordinateAxis(data=np.array([f"{prefix}{i}" for i in range(size)]),
                                     dims=["ch"])
     axis.fingerprint  # noqa: B018 - computed once here, cached on the axis
     return axis
@@ -92,8 +94,8 @@ class TorchProcessorMixin:
     # --- building -----------------------------------------------------------------------
 
     def _model_device(self, message: AxisArray) -> Any:
-        return torch.device(self.settings.device) if self.settings.device else \
-            torch_device_of(message.data)
+        device = getattr(self.settings, "device", None)
+        return torch.device(device) if device else torch_device_of(message.data)
 
     def _feature_count(self, message: AxisArray) -> int:
         data, dims = message.data, list(message.dims)
@@ -156,6 +158,15 @@ class TorchProcessorMixin:
                              f"has {n} (its 'ch' dim)")
         log_feature_change(type(self).__name__, st.n_input, n)
         self._reset_state(message)
+
+    def _ensure_model(self, message: AxisArray) -> None:
+        """Build the model from ``message`` if there is none yet (``partial_fit`` before any
+        inference), else check its feature count."""
+        if self._state.model is None:
+            self._reset_state(message)
+            self._hash = self._hash_message(message)
+        else:
+            self._check_features(message)
 
     # --- data in and out ------------------------------------------------------------------
 

@@ -205,13 +205,6 @@ class TorchModelProcessor(
         self._init_optimizer()
         self._validate_loss_keys(list(self._state.chan_ax))
 
-    def _ensure_model(self, message: AxisArray) -> None:
-        if self._state.model is None or self._hash == -1:
-            self._reset_state(message)
-            self._hash = self._hash_message(message)
-        else:
-            self._check_features(message)
-
     def partial_fit(self, message: AxisArray) -> None:
         self._ensure_model(message)
         st = self._state
