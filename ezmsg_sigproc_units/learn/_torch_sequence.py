@@ -1,0 +1,37 @@
+"""Training-sample handling shared by the sequence decoders (``learn.process.rnn`` and
+``learn.process.transformer``), on top of ``TorchProcessorMixin``: the sample's tensors, and
+one optimiser step with its loss recorded in the state (``last_loss``, ``n_steps``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ezmsg.util.messages.axisarray import AxisArray
+
+try:
+    import torch
+except ImportError as exc:
+    raise ImportError("ezmsg_sigproc_units.learn (torch models) needs PyTorch: "
+                      "pip install 'ezmsg-sigproc-units[torch]'") from exc
+
+
+def sample_tensors(proc: Any, message: AxisArray) -> tuple[torch.Tensor, bool, dict] | None:
+    """``(x, added, targets)`` of a training sample: ``x`` ``(batch, time, features)`` on
+    the model's device, whether the batch dim was added, the targets by head (batched like
+    ``x``). None when the sample has no time steps. ``ValueError`` when ``loss_fn`` is unset
+    (before the model is built)."""
+    if proc.settings.loss_fn is None:
+        raise ValueError("loss_fn: must be set to train the model (partial_fit)")
+    x, added = proc._input(message)
+    targets = proc._targets(message, added)
+    if x.shape[1] == 0 or x.shape[0] == 0:
+        return None
+    return x, added, targets
+
+
+def record_step(proc: Any, loss: torch.Tensor) -> None:
+    """One optimiser step on ``loss`` (skipped with a warning when it is not finite); a step
+    taken is counted and its loss kept in ``state.last_loss``."""
+    if proc._step(loss):
+        proc._state.last_loss = float(loss.detach())
+        proc._state.n_steps += 1
