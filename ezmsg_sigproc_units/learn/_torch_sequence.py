@@ -18,7 +18,8 @@ except ImportError as exc:
 def sample_tensors(proc: Any, message: AxisArray) -> tuple[torch.Tensor, bool, dict] | None:
     """``(x, added, targets)`` of a training sample: ``x`` ``(batch, time, features)`` on
     the model's device, whether the batch dim was added, the targets by head (batched like
-    ``x``). None when the sample has no time steps. ``ValueError`` when ``loss_fn`` is unset
+    ``x``; a single value per sequence, such as a class index, is repeated over its time
+    steps). None when the sample has no time steps. ``ValueError`` when ``loss_fn`` is unset
     (before the model is built)."""
     if proc.settings.loss_fn is None:
         raise ValueError("loss_fn: must be set to train the model (partial_fit)")
@@ -26,6 +27,10 @@ def sample_tensors(proc: Any, message: AxisArray) -> tuple[torch.Tensor, bool, d
     targets = proc._targets(message, added)
     if x.shape[1] == 0 or x.shape[0] == 0:
         return None
+    batch, steps = x.shape[0], x.shape[1]
+    for key, t in targets.items():
+        if t.ndim == 1 and t.shape[0] == batch:  # one value per sequence: every time step
+            targets[key] = t[:, None].expand(batch, steps)
     return x, added, targets
 
 

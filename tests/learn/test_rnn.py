@@ -313,6 +313,12 @@ def test_training_from_any_backend_and_cross_entropy(ckpt):
     opt.step()
     for a, b in zip(proc.state.model.parameters(), model.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # one class index for the whole sample: every time step
+    proc2 = _proc(ckpt, loss_fn=torch.nn.CrossEntropyLoss())
+    proc2.partial_fit(_msg(x, np.int64(1)))
+    ref = _proc(ckpt, loss_fn=torch.nn.CrossEntropyLoss())
+    ref.partial_fit(_msg(x, np.ones(6, np.int64)))
+    assert proc2.state.last_loss == ref.state.last_loss
     # an AxisArray target, a dict keyed by head
     target = AxisArray(_signal(6, 9)[:, :N_OUT], dims=["time", "ch"])
     proc = _proc(ckpt)
