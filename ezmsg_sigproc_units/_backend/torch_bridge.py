@@ -41,6 +41,15 @@ from .namespace import backend_name, device_of, namespace_and_device
 _TORCH_FLOAT = ("float16", "bfloat16", "float32", "float64")
 
 
+_NUMPY_FLOAT: dict = {}  # NumPy dtype of an input -> torch dtype of its outputs
+
+
+def _numpy_float(dtype: Any) -> Any:
+    want = torch_dtype(dtype.name if dtype.kind == "f" else "float64")
+    _NUMPY_FLOAT[dtype] = want
+    return want
+
+
 def torch_dtype(name: str) -> Any:
     """The torch dtype called ``name`` (``"float32"``...)."""
     import torch
@@ -72,10 +81,12 @@ def to_torch(x: Any, device: Any = None, dtype: Any = None) -> Any:
     (torch objects or names) when given (no-ops when it is already there)."""
 
     t = _shared(x)
-    if device is not None or dtype is not None:
-        if isinstance(dtype, str):
-            dtype = torch_dtype(dtype)
-        t = t.to(device=device, dtype=dtype)
+    if isinstance(dtype, str):
+        dtype = torch_dtype(dtype)
+    if dtype is not None and t.dtype != dtype:
+        t = t.to(dtype=dtype, device=device)
+    if device is not None and t.device != device:  # a name never equals: .to() then no-ops
+        t = t.to(device=device)
     return t
 
 
@@ -136,12 +147,17 @@ def from_torch(t: Any, like: Any) -> Any:
     """``t`` (a tensor) as an array of ``like``'s namespace, on ``like``'s device, with
     ``like``'s float dtype (``float_name_for``)."""
 
+    if type(like) is np.ndarray:  # the hot path: one dict lookup, no copy on the CPU
+        want = _NUMPY_FLOAT.get(like.dtype) or _numpy_float(like.dtype)
+        if t.requires_grad:
+            t = t.detach()
+        if t.dtype != want:
+            t = t.to(want)
+        return t.numpy() if t.device.type == "cpu" else t.cpu().numpy()
     want = torch_dtype(float_name_for(like))
     t = t.detach()
     if t.dtype != want:
         t = t.to(want)
-    if type(like) is np.ndarray:
-        return t.cpu().numpy() if t.device.type != "cpu" else t.numpy()
     name = backend_name(like)
     if name == "torch":
         return t.to(like.device)

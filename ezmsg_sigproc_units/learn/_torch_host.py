@@ -196,7 +196,7 @@ class TorchProcessorMixin:
         out = []
         for (head, value), key in zip(heads, keys, strict=True):
             if added_batch:
-                value = value.squeeze(0)
+                value = value[0]
             axes = dict(message.axes)
             axes["ch"] = self._state.chan_ax[head]
             out.append(replace_fields(message, from_torch(value, like), axes=axes, key=key))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from ezmsg.util.messages.axisarray import AxisArray
 
-from ezmsg_sigproc_units.testing import Backend, assert_close
+from ezmsg_sigproc_units.testing import Backend, assert_chunked_equals_whole, assert_close
 from ezmsg_sigproc_units.util.message import SampleTriggerMessage
 
 torch = pytest.importorskip("torch")
@@ -76,6 +76,22 @@ def test_outputs_equal_the_module_called_directly(backend):
         assert list(out.axes["ch"].data) == [f"{head}_ch{i}" for i in range(want[head].shape[-1])]
         assert_close(out.data, want[head][0].numpy(), xp=backend.xp, device=backend.device,
                      dtype=msg.data.dtype, rtol=1e-6)
+
+
+def test_chunked_equals_whole_and_empty_samples(backend):
+    """Each sample is decoded on its own: any chunking (empty and 1-sample chunks included)
+    gives the whole message's outputs; an empty training sample changes nothing."""
+    x, y = _data()
+
+    def make():
+        torch.manual_seed(0)
+        proc = TorchModelProcessor(_model_settings())
+        return lambda m: proc(m)[1]
+
+    assert_chunked_equals_whole(make, _msg(backend, x), rtol=1e-6)
+    proc = TorchModelProcessor(_model_settings())
+    proc.partial_fit(_msg(backend, x[:0], target={k: v[:0] for k, v in y.items()}))
+    assert proc.state.scheduler.last_epoch == 0
 
 
 def test_float64_input_and_double_precision():

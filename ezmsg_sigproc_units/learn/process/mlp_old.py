@@ -159,6 +159,8 @@ class MLPProcessor(BaseAdaptiveTransformer[MLPSettings, AxisArray, AxisArray, ML
         self._ensure_model(message)
         st = self._state
         x = self._to_tensor(message.data)
+        if x.numel() == 0:
+            return  # an empty sample: nothing to learn
         target = self._targets(message, False)["output"]
         st.model.train()
         try:

@@ -209,6 +209,8 @@ class TorchModelProcessor(
         self._ensure_model(message)
         st = self._state
         x, batched = self._ensure_batched(self._to_tensor(message.data))
+        if x.numel() == 0:
+            return  # an empty sample: nothing to learn (its loss would be NaN)
         y_targ = self._targets(message, batched)
         st.model.train()
         try:
