@@ -5,13 +5,16 @@ mismatched inputs clearly (issue 16)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
 import pickle
 import subprocess
 import sys
+import uuid
 
+import ezmsg.core as ez
 import numpy as np
 import pytest
 from ezmsg.util.messages.axisarray import AxisArray
@@ -345,3 +348,86 @@ def test_importing_without_torch_names_the_extra():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr[-1500:]
+
+
+# ------------------------------------------------------------------- a real ezmsg graph
+class _GraphSettings(ez.Settings):
+    path: str = ""
+
+
+def _graph_data():
+    x, y = _data()
+    sample = _msg(Backend.NUMPY, x[:6], target={k: v[:6] for k, v in y.items()})
+    return sample, [_msg(Backend.NUMPY, x[6 + 2 * k:8 + 2 * k]) for k in range(3)]
+
+
+class _Source(ez.Unit):
+    """One training sample, then three signal messages."""
+
+    SAMPLE = ez.OutputStream(AxisArray)
+    SIGNAL = ez.OutputStream(AxisArray)
+
+    @ez.publisher(SAMPLE)
+    async def sample(self):
+        yield self.SAMPLE, _graph_data()[0]
+
+    @ez.publisher(SIGNAL)
+    async def signal(self):
+        await asyncio.sleep(0.3)  # after the training sample
+        for msg in _graph_data()[1]:
+            yield self.SIGNAL, msg
+            await asyncio.sleep(0.05)
+
+
+class _Sink(ez.Unit):
+    SETTINGS = _GraphSettings
+    SIGNAL = ez.InputStream(AxisArray)
+    SAMPLE = ez.InputStream(AxisArray)
+
+    async def initialize(self) -> None:
+        self.got = []
+
+    async def _keep(self, stream: str, msg: AxisArray) -> None:
+        self.got.append((stream, msg.key, np.array(msg.data, copy=True)))
+        if len(self.got) == 8:  # two heads for the sample and for each of three signals
+            with open(self.SETTINGS.path, "wb") as f:
+                pickle.dump(self.got, f)
+            raise ez.NormalTermination
+
+    @ez.subscriber(SIGNAL)
+    async def on_signal(self, msg: AxisArray) -> None:
+        await self._keep("signal", msg)
+
+    @ez.subscriber(SAMPLE)
+    async def on_sample(self, msg: AxisArray) -> None:
+        await self._keep("sample", msg)
+
+
+@pytest.mark.slow
+def test_unit_publishes_every_head_and_learns_in_a_graph(tmp_path):
+    from examples.common import Watchdog, WatchdogSettings
+    from ezmsg_sigproc_units.testing.graph import free_port
+
+    torch.manual_seed(0)
+    init = TorchModelProcessor(_model_settings())
+    init(_graph_data()[1][0])
+    ckpt = str(tmp_path / "init.pt")
+    init.save_checkpoint(ckpt)
+    path = tmp_path / "out.pkl"
+    src, sink = _Source(), _Sink(_GraphSettings(path=str(path)))
+    unit = TorchModelUnit(_model_settings(checkpoint_path=ckpt))
+    ez.run(components={"SRC": src, "NN": unit, "SINK": sink,
+                       "WATCHDOG": Watchdog(WatchdogSettings(seconds=20.0))},
+           connections=((src.SAMPLE, unit.INPUT_SAMPLE), (src.SIGNAL, unit.INPUT_SIGNAL),
+                        (unit.OUTPUT_SIGNAL, sink.SIGNAL), (unit.OUTPUT_SAMPLE, sink.SAMPLE)),
+           root_name=f"TM_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
+           auto_start=True)
+    assert path.exists(), "the decoded messages never all arrived"
+    got = pickle.loads(path.read_bytes())
+    sample, tests = _graph_data()
+    proc = TorchModelProcessor(_model_settings(checkpoint_path=ckpt))
+    want = [("sample", o.key, o.data) for o in proc.partial_fit_transform(sample)]
+    want += [("signal", o.key, o.data) for m in tests for o in proc(m)]
+    assert [g[:2] for g in got] == [w[:2] for w in want]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g[2], w[2], rtol=1e-6)
