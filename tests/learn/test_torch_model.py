@@ -362,21 +362,20 @@ def _graph_data():
 
 
 class _Source(ez.Unit):
-    """One training sample, then three signal messages."""
+    """One training sample, then (0.3 s later, so it has trained) three signal messages."""
 
     SAMPLE = ez.OutputStream(AxisArray)
     SIGNAL = ez.OutputStream(AxisArray)
 
     @ez.publisher(SAMPLE)
-    async def sample(self):
-        yield self.SAMPLE, _graph_data()[0]
-
     @ez.publisher(SIGNAL)
-    async def signal(self):
-        await asyncio.sleep(0.3)  # after the training sample
-        for msg in _graph_data()[1]:
-            yield self.SIGNAL, msg
-            await asyncio.sleep(0.05)
+    async def emit(self):
+        sample, signals = _graph_data()
+        for delay, stream, msg in [(0.0, self.SAMPLE, sample),
+                                   *[(0.3 if i == 0 else 0.05, self.SIGNAL, m)
+                                     for i, m in enumerate(signals)]]:
+            await asyncio.sleep(delay)
+            yield stream, msg
 
 
 class _Sink(ez.Unit):
