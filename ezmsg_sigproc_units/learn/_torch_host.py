@@ -188,6 +188,8 @@ class TorchProcessorMixin:
     def _outputs(self, message: AxisArray, output: Any, added_batch: bool) -> list[AxisArray]:
         """One message per output head, in the input's namespace, device and float dtype."""
         like = message.data
+        if isinstance(output, tuple):  # (outputs, state), as recurrent models return
+            output = output[0]
         if isinstance(output, dict):
             heads = output.items()
             keys = list(output)
