@@ -157,7 +157,7 @@ def run() -> str:
                 for _, convert, sync in others:
                     try:
                         t = measure(ours, op, inputs, n, convert,
-                                    (lambda y, s=sync: s(y) if y is not None else y))
+                                    (lambda y, s=sync: (s(y), y)[1] if y is not None else None))
                         row.append(t if t is not None else "no output")
                     except Exception as exc:  # noqa: BLE001 - shown, not hidden
                         row.append(f"error: {type(exc).__name__}")
