@@ -390,5 +390,9 @@ def test_settings_defaults_and_unit():
 
     assert get_base_adaptive_transformer_type(RNNUnit) is RNNProcessor
     assert RNNUnit.SETTINGS is RNNSettings
+    unit = RNNUnit(RNNSettings(model_kwargs={"hidden_size": 4}))
+    unit.create_processor()
+    assert type(unit.processor) is RNNProcessor
+    assert {"on_signal", "on_sample"} <= set(unit.__tasks__)
     with pytest.raises(ValueError, match="loss_fn"):
         RNNProcessor(RNNSettings()).partial_fit(_msg(_signal(), _signal()[:, :2]))
