@@ -86,9 +86,31 @@ def test_settings_defaults_and_validation():
     assert SampleAdaptRegressorSettings(model_kwargs=None).model_kwargs == {}
 
 
-def test_mlp_needs_the_torch_modules():
-    with pytest.raises(ValueError, match="^model_type: 'mlp'"):
-        build_sample_adapt_regressor(SampleAdaptRegressorSettings(model_type="mlp"))
+def test_mlp_collection_wiring_and_decoding():
+    """``model_type="mlp"``: our torch-hosted MLP (ezmsg-learn's default class path names it)
+    and the output adapter; the two stages as wired decode a signal into ``(time, ch)``."""
+    pytest.importorskip("torch")
+    from ezmsg_sigproc_units.learn.process.torch import TorchModelProcessor, TorchModelUnit
+
+    kwargs = {"hidden_size": [8], "output_heads": 2}
+    coll = build_sample_adapt_regressor(SampleAdaptRegressorSettings(
+        model_type="mlp", model_kwargs=kwargs, output_labels=["vx", "vy"]))
+    assert set(coll.components) == {"REGRESSOR", "ADAPTER"}
+    assert isinstance(coll.REGRESSOR, TorchModelUnit)
+    assert _edges(coll) == {("INPUT_SIGNAL", "REGRESSOR.INPUT_SIGNAL"),
+                            ("REGRESSOR.OUTPUT_SIGNAL", "ADAPTER.INPUT_SIGNAL"),
+                            ("ADAPTER.OUTPUT_SIGNAL", "OUTPUT_SIGNAL")}
+    coll.configure()
+    assert coll.REGRESSOR.SETTINGS.model_class == "ezmsg.learn.model.mlp.MLP"
+    model = TorchModelProcessor(coll.REGRESSOR.SETTINGS)
+    adapter = DecodeOutputAdapterProcessor(coll.ADAPTER.SETTINGS)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    out = model(AxisArray(x, dims=["time", "ch"],
+                          axes={"time": AxisArray.TimeAxis(fs=100.0)}))
+    outs = out if isinstance(out, list) else [out]
+    decoded = adapter(outs[0])
+    assert decoded.dims == ["time", "ch"] and decoded.data.shape == (5, 2)
+    assert list(decoded.axes["ch"].data) == ["vx", "vy"]
 
 
 def _edges(coll):

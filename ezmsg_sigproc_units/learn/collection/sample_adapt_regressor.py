@@ -11,8 +11,10 @@ decoded ``(time, ch)`` stream, keyed ``<input key>_pred``). ``model_type`` picks
   ``SeqSeqSampler`` for each trigger, and fed to the regressor's ``INPUT_SAMPLE``.
 * ``"kalman"``: ``learn.process.refit_kalman`` (fitted from a checkpoint or its own
   calibration), its output normalised by ``DecodeOutputAdapter``.
-* ``"mlp"``: a torch model; it needs the torch-hosting ``learn.process.torch`` module, which
-  this release does not ship (``ValueError`` when the collection is built).
+* ``"mlp"``: a torch model hosted by ``learn.process.torch`` (``TorchModelUnit``; torch is an
+  optional extra, imported when the collection is built), ``model_class`` (ezmsg-learn's
+  ``ezmsg.learn.model.mlp.MLP`` names this package's MLP) with ``model_kwargs``, its output
+  normalised by ``DecodeOutputAdapter``.
 
 With ``decode_window_dur`` set, the signal is first cut into windows (``Window``) and each
 window flattened into one feature vector (``learn.process.flatten``: lag-labelled features).
@@ -199,9 +201,11 @@ def _regressor(settings: SampleAdaptRegressorSettings) -> tuple[Any, Any, str]:
     """``(unit, its settings, engine)`` for ``settings.model_type`` (imported now)."""
     engine = _model_backend(settings.model_type)
     if engine == _TORCH:
-        raise ValueError("model_type: 'mlp' needs the torch-hosting learn.process.torch "
-                         "module, which this release does not ship; use 'kalman' or a linear "
-                         "model_type")
+        from ..process.torch import TorchModelSettings, TorchModelUnit
+
+        return TorchModelUnit(), TorchModelSettings(
+            model_class=settings.model_class, checkpoint_path=settings.model_path,
+            model_kwargs=dict(settings.model_kwargs), device=settings.device), engine
     if engine == _KALMAN:
         from ..process.refit_kalman import RefitKalmanFilterSettings, RefitKalmanFilterUnit
 
