@@ -183,8 +183,8 @@ class RNNProcessor(
         return self._outputs(message, outputs, added)
 
     def _train_step(self, x: torch.Tensor, targets: dict[str, torch.Tensor]) -> None:
-        """One optimiser step on ``x`` from the carried state, which goes on (detached; kept
-        as it was when the new one is not finite)."""
+        """One optimiser step on ``x`` from the carried state, which goes on (detached, its
+        non-finite values zeroed)."""
         st = self._state
         y, hx = st.model(x, hx=st.hx)
         st.hx = _finite_state(_detach(hx))
