@@ -396,3 +396,84 @@ def test_settings_defaults_and_unit():
     assert {"on_signal", "on_sample"} <= set(unit.__tasks__)
     with pytest.raises(ValueError, match="loss_fn"):
         RNNProcessor(RNNSettings()).partial_fit(_msg(_signal(), _signal()[:, :2]))
+
+
+# --- a real ezmsg graph: training on INPUT_SAMPLE, the state carried on INPUT_SIGNAL --------
+
+import asyncio  # noqa: E402
+import pathlib  # noqa: E402
+import pickle  # noqa: E402
+import uuid  # noqa: E402
+
+import ezmsg.core as ez  # noqa: E402
+
+
+class _Feed(ez.Settings):
+    out: str = ""
+
+
+def _feed_messages():
+    x, y = _signal(9, 11), _signal(3, 12)[:, :N_OUT]
+    return [("sample", _msg(_signal(3, 13), y))] + [
+        ("signal", m) for m in (_msg(x[:4]), _msg(x[4:5]), _msg(x[5:]))]
+
+
+class _Feeder(ez.Unit):
+    """A training sample, then (after it has had time to train) three consecutive chunks."""
+
+    SETTINGS = _Feed
+    SAMPLE = ez.OutputStream(AxisArray)
+    SIGNAL = ez.OutputStream(AxisArray)
+
+    @ez.publisher(SAMPLE)
+    @ez.publisher(SIGNAL)
+    async def feed(self):
+        for i, (kind, msg) in enumerate(_feed_messages()):
+            await asyncio.sleep(0.3 if i == 1 else 0.02)
+            yield (self.SAMPLE if kind == "sample" else self.SIGNAL), msg
+
+
+class _Collector(ez.Unit):
+    SETTINGS = _Feed
+    SIGNAL = ez.InputStream(AxisArray)
+    SAMPLE = ez.InputStream(AxisArray)
+
+    async def initialize(self) -> None:
+        self.seen = {"sample": [], "signal": []}
+
+    async def _seen(self, kind, msg) -> None:
+        self.seen[kind].append(np.array(msg.data, copy=True))
+        if len(self.seen["sample"]) == 1 and len(self.seen["signal"]) == 3:
+            pathlib.Path(self.SETTINGS.out).write_bytes(pickle.dumps(self.seen))
+            raise ez.NormalTermination
+
+    @ez.subscriber(SIGNAL)
+    async def on_signal(self, msg: AxisArray) -> None:
+        await self._seen("signal", msg)
+
+    @ez.subscriber(SAMPLE)
+    async def on_sample(self, msg: AxisArray) -> None:
+        await self._seen("sample", msg)
+
+
+@pytest.mark.slow
+def test_unit_trains_and_carries_state_in_a_graph(ckpt, tmp_path):
+    from examples.common import Watchdog, WatchdogSettings
+    from ezmsg_sigproc_units.testing.graph import free_port
+
+    feed = _Feed(out=str(tmp_path / "seen.pkl"))
+    src, sink = _Feeder(feed), _Collector(feed)
+    unit = RNNUnit(RNNSettings(checkpoint_path=ckpt, loss_fn=torch.nn.MSELoss()))
+    ez.run(components={"SRC": src, "RNN": unit, "SINK": sink,
+                       "WATCHDOG": Watchdog(WatchdogSettings(seconds=20.0))},
+           connections=((src.SAMPLE, unit.INPUT_SAMPLE), (src.SIGNAL, unit.INPUT_SIGNAL),
+                        (unit.OUTPUT_SIGNAL, sink.SIGNAL), (unit.OUTPUT_SAMPLE, sink.SAMPLE)),
+           root_name=f"RNN_{uuid.uuid4().hex[:8]}", graph_address=("127.0.0.1", free_port()),
+           auto_start=True)
+    seen = pickle.loads(pathlib.Path(feed.out).read_bytes())
+    proc = _proc(ckpt)
+    (_, sample), *signals = _feed_messages()
+    np.testing.assert_allclose(seen["sample"][0], proc.partial_fit_transform(sample)[0].data,
+                               rtol=1e-6)
+    for got, (_, m) in zip(seen["signal"], signals, strict=True):
+        np.testing.assert_allclose(got, proc(m)[0].data, rtol=1e-6)
