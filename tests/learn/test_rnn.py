@@ -230,6 +230,12 @@ def test_reset_rules(ckpt):
     proc.reset_hidden(1)
     np.testing.assert_allclose(proc(_msg(x2))[0].data, _direct(model, x2)[0], rtol=1e-5,
                                atol=1e-6)
+    # "auto" without a 'win' axis: independent windows (ezmsg-learn's fallback)
+    bare = _msg(over.data, dims=("win", "time", "ch"), axes={})
+    proc = _proc(ckpt)
+    for _ in range(2):
+        np.testing.assert_allclose(proc(bare)[0].data, _direct(model, over.data)[0],
+                                   rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="preserve_state_across_windows"):
         RNNSettings(preserve_state_across_windows="sometimes")
 

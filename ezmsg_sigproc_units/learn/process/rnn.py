@@ -144,7 +144,7 @@ class RNNProcessor(
         the carried state is reset to fit the answer."""
         keep = self.settings.preserve_state_across_windows
         if keep == "auto":
-            keep = batch_size < 2 or _windows_do_not_overlap(message)
+            keep = batch_size < 2 or _windows_do_not_overlap(self, message)
         if not keep:
             self.reset_hidden(batch_size)
         elif _batch_of(self._state.hx) != 1:
@@ -211,11 +211,16 @@ class RNNProcessor(
             self.reset_hidden(x.shape[0])
 
 
-def _windows_do_not_overlap(message: AxisArray) -> bool:
+def _windows_do_not_overlap(owner: typing.Any, message: AxisArray) -> bool:
+    """The ``"auto"`` rule: the ``win`` stride covers a window's duration. Without those axes
+    the windows count as independent (logged once per ``owner``)."""
     axes = message.axes
     if "win" not in axes or "time" not in axes or "time" not in message.dims:
-        ez.logger.warning("RNN: preserve_state_across_windows='auto' needs 'win' and 'time' "
-                          "axes to tell whether windows overlap; treating them as independent")
+        if not owner.__dict__.get("_auto_windows_warned"):
+            owner._auto_windows_warned = True
+            ez.logger.warning("RNN: preserve_state_across_windows='auto' needs 'win' and "
+                              "'time' axes to tell whether windows overlap; treating them as "
+                              "independent")
         return False
     n = message.data.shape[message.dims.index("time")]
     return axes["win"].gain >= n * getattr(axes["time"], "gain", 1.0)
@@ -229,3 +234,7 @@ class RNNUnit(
     on ``INPUT_SAMPLE`` train the model."""
 
     SETTINGS = RNNSettings
+    # ezmsg merges the bases' tasks in order, the last base winning: without these the generic
+    # base above would replace the torch Unit's tasks (which publish one message per head)
+    on_signal = TorchModelUnit.on_signal
+    on_sample = TorchModelUnit.on_sample
