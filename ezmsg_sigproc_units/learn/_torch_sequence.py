@@ -1,6 +1,7 @@
-"""Training-sample handling shared by the sequence decoders (``learn.process.rnn`` and
-``learn.process.transformer``), on top of ``TorchProcessorMixin``: the sample's tensors, and
-one optimiser step with its loss recorded in the state (``last_loss``, ``n_steps``)."""
+"""What the sequence decoders (``learn.process.rnn`` and ``learn.process.transformer``) share
+on top of ``TorchProcessorMixin``: a training sample's tensors, one optimiser step with its
+loss recorded in the state (``last_loss``, ``n_steps``), and the outputs of an empty
+message."""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ def sample_tensors(proc: Any, message: AxisArray) -> tuple[torch.Tensor, bool, d
         if t.ndim == 1 and t.shape[0] == batch:  # one value per sequence: every time step
             targets[key] = t[:, None].expand(batch, steps)
     return x, added, targets
+
+
+def empty_outputs(proc: Any, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every head's output for ``x`` with no time steps (or no sequences): zero rows, without
+    running the model (torch's recurrent layers reject empty sequences; an autoregressive
+    cache must not advance)."""
+    return {head: x.new_zeros((x.shape[0], x.shape[1], len(ax.data)))
+            for head, ax in proc._state.chan_ax.items()}
 
 
 def record_step(proc: Any, loss: torch.Tensor) -> None:

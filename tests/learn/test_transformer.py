@@ -127,7 +127,8 @@ def test_decoder_cache_and_training(tmp_path):
         y2 = model(torch.as_tensor(x2)[None], tgt=y1[:, -1:])["output"]
         cache = torch.cat([y1[:, -1:], y2[:, -1:]], 1)
         y3 = model(torch.as_tensor(x3)[None], tgt=cache)["output"]
-    got = [proc(_msg(x))[0].data for x in (x1, x2, x3)]
+    got = [proc(_msg(x))[0].data for x in (x1, np.zeros((0, N_IN), np.float32), x2, x3)]
+    assert got.pop(1).shape == (0, 2)  # an empty message: no output rows, the cache as it was
     assert [g.shape for g in got] == [(1, 2), (1, 2), (2, 2)]
     for g, w in zip(got, (y1, y2, y3), strict=True):
         np.testing.assert_allclose(g, w[0].numpy(), rtol=1e-5, atol=1e-6)

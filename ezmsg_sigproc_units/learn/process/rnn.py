@@ -48,7 +48,7 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit
 from ezmsg.util.messages.axisarray import AxisArray
 
-from .._torch_sequence import record_step, sample_tensors
+from .._torch_sequence import empty_outputs, record_step, sample_tensors
 from .base import ModelInitMixin
 from .torch import TorchModelSettings, TorchModelState, TorchModelUnit, TorchProcessorMixin
 
@@ -156,8 +156,7 @@ class RNNProcessor(
         the carried one (window after window when ``carry`` and there are several)."""
         model, st = self._state.model, self._state
         if x.shape[1] == 0 or x.shape[0] == 0:
-            return {k: x.new_zeros((x.shape[0], x.shape[1], len(ax.data)))
-                    for k, ax in st.chan_ax.items()}
+            return empty_outputs(self, x)
         rows = [x[i:i + 1] for i in range(x.shape[0])] if carry and x.shape[0] > 1 else [x]
         pieces = []
         for row in rows:

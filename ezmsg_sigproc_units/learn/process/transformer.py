@@ -15,7 +15,8 @@ message per output head (``key`` = the head's name, ``ch`` axis ``"<head>_ch<i>"
 predicted so far (a cache of the autoregressive head's last prediction per message, at most
 ``max_cache_len`` long; the learned start token before the first). The outputs are the
 decoder's, one row per cached step (1 row for the first message), and the last row of the
-autoregressive head is appended to the cache. ``reset_cache()`` empties it.
+autoregressive head is appended to the cache (an empty message gives empty outputs and
+leaves it as it is). ``reset_cache()`` empties it.
 
 **Training** (``partial_fit(sample)``): ``attrs["trigger"].value`` holds the targets
 ``(time, out)`` (an AxisArray, an array of any backend, or a dict of those by head; class
@@ -31,7 +32,7 @@ from __future__ import annotations
 from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit
 from ezmsg.util.messages.axisarray import AxisArray
 
-from .._torch_sequence import record_step, sample_tensors
+from .._torch_sequence import empty_outputs, record_step, sample_tensors
 from .base import ModelInitMixin
 from .torch import TorchModelSettings, TorchModelState, TorchModelUnit, TorchProcessorMixin
 
@@ -127,6 +128,8 @@ class TransformerProcessor(
     def _process(self, message: AxisArray) -> list[AxisArray]:
         x, added = self._input(message)
         st = self._state
+        if x.shape[1] == 0 or x.shape[0] == 0:
+            return self._outputs(message, empty_outputs(self, x), added)
         with torch.no_grad():
             if not self.has_decoder:
                 return self._outputs(message, st.model(x), added)
@@ -176,3 +179,7 @@ class TransformerUnit(
     on ``INPUT_SAMPLE`` train the model."""
 
     SETTINGS = TransformerSettings
+    # ezmsg merges the bases' tasks in order, the last base winning: without these the generic
+    # base above would replace the torch Unit's tasks (which publish one message per head)
+    on_signal = TorchModelUnit.on_signal
+    on_sample = TorchModelUnit.on_sample
