@@ -61,6 +61,9 @@ class CueInjectorSettings(ez.Settings):
     """Frequency of the cue's rhythm, in Hz (inside the beta band, 18-30 Hz). Default 24.0."""
     seed: int = 0
     """Seed of the random class sequence. Default 0."""
+    values: tuple | None = None
+    """The trigger value of each class, in ``CLASSES`` order (e.g. ``(0, 1)`` for a decoder
+    that wants class indices). None (default): the class names."""
 
 
 class CueInjectorState(ez.State):
@@ -126,9 +129,10 @@ class CueInjector(ez.Unit):
         add = _backend.from_host(extra, xp, device, msg.data.dtype)
         yield self.OUTPUT_SIGNAL, replace_data(msg, msg.data + add)
         for start, label in new_cues:
+            value = label if s.values is None else s.values[CLASSES.index(label)]
             # epochs: the band-power windows that lie wholly inside the cue
             yield self.OUTPUT_TRIGGER, SampleTriggerMessage(
-                timestamp=start, period=(0.0, s.cue_dur - WINDOW_DUR + 1e-6), value=label)
+                timestamp=start, period=(0.0, s.cue_dur - WINDOW_DUR + 1e-6), value=value)
 
 
 class AccuracySinkState(StatsSinkState):

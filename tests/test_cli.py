@@ -22,7 +22,7 @@ from ezmsg_sigproc_units.testing.graph import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
-EXAMPLES = ("backend_switch", "bandpower", "default", "online_lda", "subscribe")
+EXAMPLES = ("backend_switch", "bandpower", "default", "online_lda", "online_rnn", "subscribe")
 
 
 def _main(capsys, *argv: str) -> tuple[int, str, str]:

@@ -10,7 +10,6 @@ The peer's API is read from ``tests/data/peer_api_learn.json`` (``python -m tool
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import pathlib
 
@@ -27,12 +26,7 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 TORCH = set(PEER["torch_modules"])
 
-PENDING: set[str] = set(TORCH)
-"""Torch-hosting modules not shipped yet (issue 16, in progress): the test fails once one of
-them exists, so remove it from here then."""
-
-CASES = [(m, n) for m, names in sorted(PEER["modules"].items()) for n in sorted(names)
-         if m not in PENDING]
+CASES = [(m, n) for m, names in sorted(PEER["modules"].items()) for n in sorted(names)]
 
 
 def _import(module: str):
@@ -43,16 +37,12 @@ def _import(module: str):
 
 def test_the_list_is_ezmsg_learn():
     assert PEER["peer"] == "ezmsg-learn 1.16.2"
-    assert ("process.slda", "SLDASettings") in CASES or "process.slda" in PENDING
+    assert ("process.slda", "SLDASettings") in CASES
     assert {"process.torch", "process.rnn", "model.rnn"} <= TORCH
 
 
 @pytest.mark.parametrize("module", sorted(PEER["modules"]))
 def test_every_module_exists(module):
-    if module in PENDING:
-        assert importlib.util.find_spec(f"{PACKAGE}.{module}") is None, (
-            f"{module} exists now: remove it from PENDING")
-        return
     _import(module)
 
 
@@ -67,7 +57,7 @@ def test_every_public_name_exists_compatibly(module, name):
 
 
 ALIASES = sorted(m for m in PEER["reexports"]
-                 if m.startswith(("linear_model.", "nlin_model.")) and m not in PENDING)
+                 if m.startswith(("linear_model.", "nlin_model.")))
 
 
 @pytest.mark.parametrize("module", ALIASES)

@@ -23,11 +23,12 @@ from enum import Enum
 
 import ezmsg.core as ez
 import numpy as np
-from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit, processor_state
+from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
 from ..._backend import float_dtype_for, from_host, namespace_and_device
 from ..._messages import replace_fields
+from ..._units import AdaptiveUnit
 from .._host_estimator import host_features, host_targets, infer, is_numeric, learn, resolve_class
 from .._learn_common import log_feature_change, trigger_value, warn_not_fitted
 from ..util import with_fingerprint
@@ -213,8 +214,8 @@ class SklearnModelProcessor(BaseAdaptiveTransformer[SklearnModelSettings, AxisAr
         return replace_fields(message, y, axes={**message.axes, dim: st.chan_ax})
 
 
-class SklearnModelUnit(BaseAdaptiveTransformerUnit[SklearnModelSettings, AxisArray, AxisArray,
-                                                   SklearnModelProcessor]):
+class SklearnModelUnit(AdaptiveUnit[SklearnModelSettings, AxisArray, AxisArray,
+                                    SklearnModelProcessor]):
     """``INPUT_SIGNAL`` -> predictions on ``OUTPUT_SIGNAL``; training samples on
     ``INPUT_SAMPLE`` (see ``SklearnModelProcessor``)."""
 
