@@ -200,16 +200,45 @@ class AccuracySink(StatsSink):
         path.write_text(json.dumps(rec))
 
 
-class OnlineLDASystemSettings(ExampleSettings):
+class CuedEEGSettings(ExampleSettings):
+    """The settings of the cued band-power front end (``online_lda``, ``online_rnn``)."""
+
     seconds: float = 60.0
     """Signal seconds to run. Default 60.0."""
     n_ch: int = 4
-    """EEG channels (the first half carries "left" cues, the second "right"). Default 4."""
+    """EEG channels (the first half carries the first class's cues, the second the other's).
+    Default 4."""
     seed: int = 1
     """Seed of the EEG and of the cue sequence. Default 1."""
     realtime: bool = True
     """True: the EEG comes at its sampling rate. False: as fast as the graph takes it (tests).
     Default True."""
+
+
+def configure_cued_band_power(system: ez.Collection, s: CuedEEGSettings,
+                              values: tuple | None = None) -> None:
+    """Settings of ``system``'s EEG, CUES, BANDS and LOG Units (the cued band-power front)."""
+    system.EEG.apply_settings(EEGSynthSettings(
+        fs=FS, n_ch=s.n_ch, n_time=BLOCK, dispatch_rate=FS / BLOCK if s.realtime else None,
+        seed=s.seed, backend=s.backend, device=s.device))
+    system.CUES.apply_settings(CueInjectorSettings(seed=s.seed, values=values))
+    system.BANDS.apply_settings(BandPowerSettings(
+        spectrogram_settings=SpectrogramSettings(window_dur=WINDOW_DUR,
+                                                 window_shift=WINDOW_SHIFT,
+                                                 transform="REL_POWER"),
+        bands=BANDS))
+    system.LOG.apply_settings(LogSettings(base=10.0, clip_zero=True))
+
+
+def cued_band_power_edges(system: ez.Collection) -> tuple:
+    """EEG -> CUES -> BANDS -> LOG."""
+    return ((system.EEG.OUTPUT_SIGNAL, system.CUES.INPUT_SIGNAL),
+            (system.CUES.OUTPUT_SIGNAL, system.BANDS.INPUT_SIGNAL),
+            (system.BANDS.OUTPUT_SIGNAL, system.LOG.INPUT_SIGNAL))
+
+
+class OnlineLDASystemSettings(CuedEEGSettings):
+    """The cued band-power front end's settings (nothing more)."""
 
 
 class OnlineLDASystem(ez.Collection):
@@ -225,25 +254,14 @@ class OnlineLDASystem(ez.Collection):
 
     def configure(self) -> None:
         s = self.SETTINGS
-        self.EEG.apply_settings(EEGSynthSettings(
-            fs=FS, n_ch=s.n_ch, n_time=BLOCK, dispatch_rate=FS / BLOCK if s.realtime else None,
-            seed=s.seed, backend=s.backend, device=s.device))
-        self.CUES.apply_settings(CueInjectorSettings(seed=s.seed))
-        self.BANDS.apply_settings(BandPowerSettings(
-            spectrogram_settings=SpectrogramSettings(window_dur=WINDOW_DUR,
-                                                     window_shift=WINDOW_SHIFT,
-                                                     transform="REL_POWER"),
-            bands=BANDS))
-        self.LOG.apply_settings(LogSettings(base=10.0, clip_zero=True))
+        configure_cued_band_power(self, s)
         self.SAMPLER.apply_settings(SamplerSettings(buffer_dur=5.0))
         self.DECODER.apply_settings(SLDASettings())
         self.SINK.apply_settings(sink_settings(s))
 
     def network(self) -> ez.NetworkDefinition:
         return (
-            (self.EEG.OUTPUT_SIGNAL, self.CUES.INPUT_SIGNAL),
-            (self.CUES.OUTPUT_SIGNAL, self.BANDS.INPUT_SIGNAL),
-            (self.BANDS.OUTPUT_SIGNAL, self.LOG.INPUT_SIGNAL),
+            *cued_band_power_edges(self),
             (self.LOG.OUTPUT_SIGNAL, self.SAMPLER.INPUT_SIGNAL),
             (self.LOG.OUTPUT_SIGNAL, self.DECODER.INPUT_SIGNAL),
             (self.LOG.OUTPUT_SIGNAL, self.SINK.INPUT_SIGNAL),

@@ -30,24 +30,20 @@ import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ezmsg_sigproc_units import _backend
-from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings
+from ezmsg_sigproc_units.bandpower import BandPower
 from ezmsg_sigproc_units.flatten import Flatten, FlattenSettings
 from ezmsg_sigproc_units.learn.process.rnn import RNNSettings, RNNUnit
-from ezmsg_sigproc_units.math.log import Log, LogSettings
+from ezmsg_sigproc_units.math.log import Log
 from ezmsg_sigproc_units.sampler import Sampler, SamplerSettings
 from ezmsg_sigproc_units.scaler import AdaptiveStandardScaler, AdaptiveStandardScalerSettings
-from ezmsg_sigproc_units.spectrogram import SpectrogramSettings
-from ezmsg_sigproc_units.synth import EEGSynth, EEGSynthSettings
+from ezmsg_sigproc_units.synth import EEGSynth
 
-from .common import ExampleSettings, StatsSink, StatsSinkState, example_main, sink_settings
+from .common import StatsSink, StatsSinkState, example_main, sink_settings
 from .online_lda import (
-    BANDS,
-    BLOCK,
-    FS,
-    WINDOW_DUR,
-    WINDOW_SHIFT,
+    CuedEEGSettings,
     CueInjector,
-    CueInjectorSettings,
+    configure_cued_band_power,
+    cued_band_power_edges,
 )
 
 
@@ -103,20 +99,11 @@ class LossSink(StatsSink):
         path.write_text(json.dumps(rec))
 
 
-class OnlineRNNSystemSettings(ExampleSettings):
-    seconds: float = 60.0
-    """Signal seconds to run. Default 60.0."""
-    n_ch: int = 4
-    """EEG channels (the first half carries class 0's cue, the second class 1's). Default 4."""
-    seed: int = 1
-    """Seed of the EEG and of the cue sequence. Default 1."""
+class OnlineRNNSystemSettings(CuedEEGSettings):
     hidden_size: int = 16
     """The GRU's hidden units. Default 16."""
     learning_rate: float = 0.03
     """AdamW's learning rate (no decay). Default 0.03."""
-    realtime: bool = True
-    """True: the EEG comes at its sampling rate. False: as fast as the graph takes it (tests).
-    Default True."""
 
 
 class OnlineRNNSystem(ez.Collection):
@@ -136,16 +123,7 @@ class OnlineRNNSystem(ez.Collection):
         import torch
 
         s = self.SETTINGS
-        self.EEG.apply_settings(EEGSynthSettings(
-            fs=FS, n_ch=s.n_ch, n_time=BLOCK, dispatch_rate=FS / BLOCK if s.realtime else None,
-            seed=s.seed, backend=s.backend, device=s.device))
-        self.CUES.apply_settings(CueInjectorSettings(seed=s.seed, values=(0, 1)))
-        self.BANDS.apply_settings(BandPowerSettings(
-            spectrogram_settings=SpectrogramSettings(window_dur=WINDOW_DUR,
-                                                     window_shift=WINDOW_SHIFT,
-                                                     transform="REL_POWER"),
-            bands=BANDS))
-        self.LOG.apply_settings(LogSettings(base=10.0, clip_zero=True))
+        configure_cued_band_power(self, s, values=(0, 1))
         self.FLAT.apply_settings(FlattenSettings())
         self.SCALE.apply_settings(AdaptiveStandardScalerSettings(time_constant=10.0))
         self.SAMPLER.apply_settings(SamplerSettings(buffer_dur=5.0))
@@ -157,9 +135,7 @@ class OnlineRNNSystem(ez.Collection):
 
     def network(self) -> ez.NetworkDefinition:
         return (
-            (self.EEG.OUTPUT_SIGNAL, self.CUES.INPUT_SIGNAL),
-            (self.CUES.OUTPUT_SIGNAL, self.BANDS.INPUT_SIGNAL),
-            (self.BANDS.OUTPUT_SIGNAL, self.LOG.INPUT_SIGNAL),
+            *cued_band_power_edges(self),
             (self.LOG.OUTPUT_SIGNAL, self.FLAT.INPUT_SIGNAL),
             (self.FLAT.OUTPUT_SIGNAL, self.SCALE.INPUT_SIGNAL),
             (self.SCALE.OUTPUT_SIGNAL, self.SAMPLER.INPUT_SIGNAL),
