@@ -104,12 +104,15 @@ def _batch_of(hx: typing.Any) -> int:
     return (hx[0] if isinstance(hx, tuple) else hx).shape[1]
 
 
-def _finite_state(hx: typing.Any) -> typing.Any:
-    """``hx`` with NaN and infinite values zeroed (one elementwise op, no host sync). A NaN
-    input spreads to every unit of its sequence's state, so after such a message that
-    sequence starts again from the zero state instead of staying NaN for good."""
+def _finite_state(hx: typing.Any, in_place: bool = False) -> typing.Any:
+    """``hx`` with NaN and infinite values zeroed (one elementwise op, no host sync; in place
+    for a state the model has just returned outside autograd). A NaN input spreads to every
+    unit of its sequence's state, so after such a message that sequence starts again from
+    the zero state instead of staying NaN for good."""
     if isinstance(hx, tuple):
-        return tuple(_finite_state(h) for h in hx)
+        return tuple(_finite_state(h, in_place) for h in hx)
+    if in_place:
+        return hx.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
     return torch.nan_to_num(hx, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -154,17 +157,14 @@ class RNNProcessor(
     def _run(self, x: torch.Tensor, carry: bool) -> dict[str, torch.Tensor]:
         """Model outputs for ``x`` ``(batch, time, features)``; the hidden state goes on from
         the carried one (window after window when ``carry`` and there are several)."""
-        model, st = self._state.model, self._state
+        st = self._state
         if x.shape[1] == 0 or x.shape[0] == 0:
             return empty_outputs(self, x)
-        rows = [x[i:i + 1] for i in range(x.shape[0])] if carry and x.shape[0] > 1 else [x]
-        pieces = []
-        for row in rows:
-            y, hx = model(row, hx=st.hx)
-            st.hx = _finite_state(hx)
-            pieces.append(y if isinstance(y, dict) else {"output": y})
-        if len(pieces) == 1:
-            return pieces[0]
+        if not carry or x.shape[0] == 1:
+            y, hx = st.model(x, hx=st.hx)
+            st.hx = _finite_state(hx, in_place=True)  # under no_grad: nothing saved it
+            return y if isinstance(y, dict) else {"output": y}
+        pieces = [self._run(x[i:i + 1], True) for i in range(x.shape[0])]
         return {k: torch.cat([p[k] for p in pieces]) for k in pieces[0]}
 
     def _input(self, message: AxisArray) -> tuple[torch.Tensor, bool]:
