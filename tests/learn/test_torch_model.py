@@ -9,6 +9,7 @@ import asyncio
 import copy
 import json
 import logging
+import pathlib
 import pickle
 import subprocess
 import sys
@@ -335,10 +336,11 @@ def test_public_api_shape():
 
 
 def test_importing_without_torch_names_the_extra():
-    mods = ["ezmsg_sigproc_units.learn.process.torch", "ezmsg_sigproc_units.learn.process.base",
-            "ezmsg_sigproc_units.learn.model.mlp", "ezmsg_sigproc_units.learn.model.mlp_old",
-            "ezmsg_sigproc_units.learn.process.mlp_old",
-            "ezmsg_sigproc_units.learn.nlin_model.mlp"]
+    # every module of ezmsg-learn's torch family (the API data lists them)
+    family = json.loads((pathlib.Path(__file__).parents[1] / "data" / "peer_api_learn.json")
+                        .read_text())["torch_modules"]
+    mods = [f"ezmsg_sigproc_units.learn.{m}" for m in family]
+    assert len(mods) >= 10 and "ezmsg_sigproc_units.learn.process.rnn" in mods
     code = ("import sys, importlib\nsys.modules['torch'] = None\nbad = []\n"
             f"for m in {mods!r}:\n"
             "    try:\n        importlib.import_module(m)\n        bad.append(m)\n"
