@@ -178,7 +178,9 @@ def run() -> str:
               "on one thread. 'no output': the decoder decodes nothing on that workload "
               "(SGDDecoder learns one observation per sample message, the whole 50 x 256 "
               "sample flattened, so 50-row signal messages are another feature count). "
-              "Target (NumPy): prediction and partial_fit <= 0.5x the peer.\n")
+              "Targets (NumPy input): prediction and partial_fit <= 0.5x the peer for the "
+              "native decoders, <= 1.1x for the torch-hosted ones (RNN, Transformer, "
+              "TorchModel: the model dominates; both sides on torch CPU).\n")
 
 
 if __name__ == "__main__":
