@@ -2,7 +2,8 @@
 
 ``TransformerUnit`` is ezmsg-baseproc's ``BaseTransformerUnit`` and ``AdaptiveUnit`` its
 ``BaseAdaptiveTransformerUnit`` (the learn family's decoders), each with one difference: the
-output is materialised (MLX evaluated) before it is published, so downstream Units and other
+output is materialised (MLX evaluated) before it is published (a processor that returns a
+list of messages has each published in turn), so downstream Units and other
 processes receive computed arrays and lazy graphs cannot pile up. Offline calls of the
 processors stay lazy, so chained MLX operations can still fuse.
 """
@@ -39,10 +40,19 @@ class TransformerUnit(
     @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
+        for out in _published(await self.processor.__acall__(message)):
+            yield self.OUTPUT_SIGNAL, out
+
+
+def _published(result: typing.Any) -> list:
+    """The messages to publish for a processor's ``result`` (None: none; a list, as the
+    torch-hosted decoders return one message per output head: each), materialised."""
+    if result is None:
+        return []
+    outs = result if isinstance(result, list) else [result]
+    for out in outs:
+        materialize(out.data)
+    return outs
 
 
 class AdaptiveUnit(
@@ -58,19 +68,15 @@ class AdaptiveUnit(
     @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SIGNAL, result
+        for out in _published(await self.processor.__acall__(message)):
+            yield self.OUTPUT_SIGNAL, out
 
     @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
     @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
     @profile_subpub(trace_oldest=False)
     async def on_sample(self, msg: typing.Any) -> typing.AsyncGenerator:
-        result = await self.processor.apartial_fit_transform(msg)
-        if result is not None:
-            materialize(result.data)
-            yield self.OUTPUT_SAMPLE, result
+        for out in _published(await self.processor.apartial_fit_transform(msg)):
+            yield self.OUTPUT_SAMPLE, out
 
 
 def has_no_windows(result: typing.Any, dims: typing.Iterable[str]) -> bool:

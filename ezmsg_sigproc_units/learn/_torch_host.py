@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray
 
-from .._backend import materialize
 from .._backend.torch_bridge import from_torch, to_torch, torch_device_of
 from .._messages import replace_fields
 from ._learn_common import log_feature_change, trigger_value
@@ -291,18 +290,3 @@ class TorchProcessorMixin:
         if getattr(st, "optimizer", None) is not None:
             ckpt["optimizer_state_dict"] = st.optimizer.state_dict()
         torch.save(ckpt, path)
-
-
-class PublishEach:
-    """Publishing for processors that return a list of messages (one per output head)."""
-
-    @staticmethod
-    def _each(results: Any) -> list:
-        if results is None:
-            return []
-        results = results if isinstance(results, list) else [results]
-        for r in results:
-            materialize(r.data)
-        return results
-
-

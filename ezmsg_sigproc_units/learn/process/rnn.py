@@ -234,6 +234,6 @@ class RNNUnit(
 
     SETTINGS = RNNSettings
     # ezmsg merges the bases' tasks in order, the last base winning: without these the generic
-    # base above would replace the torch Unit's tasks (which publish one message per head)
+    # base above would replace the materialising tasks (which publish one message per head)
     on_signal = TorchModelUnit.on_signal
     on_sample = TorchModelUnit.on_sample

@@ -28,16 +28,13 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.baseproc import (
     BaseAdaptiveTransformer,
-    BaseAdaptiveTransformerUnit,
     BaseStatefulTransformer,
-    BaseTransformerUnit,
     processor_state,
 )
-from ezmsg.baseproc.util.profile import profile_subpub
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._units import AdaptiveUnit, TransformerUnit
 from .._torch_host import (
-    PublishEach,
     TorchProcessorMixin,
     check_model_kwargs,
     import_model_class,
@@ -222,40 +219,17 @@ class TorchModelProcessor(
 
 
 class TorchSimpleUnit(
-    BaseTransformerUnit[TorchSimpleSettings, AxisArray, AxisArray, TorchSimpleProcessor],
-    PublishEach,
+    TransformerUnit[TorchSimpleSettings, AxisArray, AxisArray, TorchSimpleProcessor],
 ):
     """``INPUT_SIGNAL`` -> one message per output head on ``OUTPUT_SIGNAL`` (materialised)."""
 
     SETTINGS = TorchSimpleSettings
 
-    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        for result in self._each(await self.processor.__acall__(message)):
-            yield self.OUTPUT_SIGNAL, result
-
 
 class TorchModelUnit(
-    BaseAdaptiveTransformerUnit[TorchModelSettings, AxisArray, AxisArray, TorchModelProcessor],
-    PublishEach,
+    AdaptiveUnit[TorchModelSettings, AxisArray, AxisArray, TorchModelProcessor],
 ):
     """``INPUT_SIGNAL`` -> one message per output head on ``OUTPUT_SIGNAL``; a sample on
     ``INPUT_SAMPLE`` trains one step, then its outputs go to ``OUTPUT_SAMPLE``."""
 
     SETTINGS = TorchModelSettings
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        for result in self._each(await self.processor.__acall__(message)):
-            yield self.OUTPUT_SIGNAL, result
-
-    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
-    @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
-    @profile_subpub(trace_oldest=False)
-    async def on_sample(self, msg: AxisArray) -> typing.AsyncGenerator:
-        for result in self._each(await self.processor.apartial_fit_transform(msg)):
-            yield self.OUTPUT_SAMPLE, result
