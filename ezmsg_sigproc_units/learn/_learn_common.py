@@ -13,7 +13,11 @@
   - **feature count changing mid-stream**: the model is reset, with one INFO log line
     (``log_feature_change``);
   - **ill-conditioned or rank-deficient training data**: regularise and warn once
-    (``warn_regularised``); never NaNs.
+    (``warn_regularised``); never NaNs;
+  - **a training batch with NaN or infinite values** is left out, with one warning
+    (``finite_batch``): one such sample would otherwise poison the model's statistics for the
+    rest of the stream. It costs one scalar read back from the device per training batch
+    (``partial_fit`` only, never the prediction path).
 """
 
 from __future__ import annotations
@@ -70,3 +74,15 @@ def warn_regularised(owner: Any, what: str) -> None:
         owner._regularised_warned = True
         ez.logger.warning(f"{type(owner).__name__}: ill-conditioned or rank-deficient training "
                           f"data; {what}")
+
+
+def finite_batch(owner: Any, xp: Any, x: Any) -> bool:
+    """True when every value of ``x`` is finite; else False and a warning (once per
+    ``owner``) that the batch was left out of training."""
+    if bool(xp.all(xp.isfinite(x))):  # exact (a sum or a sum of squares can overflow)
+        return True
+    if not owner.__dict__.get("_nonfinite_warned"):
+        owner._nonfinite_warned = True
+        ez.logger.warning(f"{type(owner).__name__}: a training batch with NaN or infinite "
+                          f"values was skipped (and any later ones will be)")
+    return False

@@ -15,8 +15,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend.torch_bridge import from_torch, to_torch, torch_device_of
 from .._messages import replace_fields
-from ._learn_common import log_feature_change, trigger_value
-from ._nonfinite import finite_batch
+from ._learn_common import finite_batch, log_feature_change, trigger_value
 from ._torch_init import constructor_parameters
 
 try:

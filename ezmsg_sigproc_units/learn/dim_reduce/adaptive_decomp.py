@@ -30,8 +30,7 @@ from ..._backend import float_dtype_for, namespace_and_device, zeros
 from ..._messages import axis_index, replace_fields
 from ..._processors import stream_axis
 from ..._units import AdaptiveUnit
-from .._learn_common import features, log_feature_change, warn_not_fitted
-from .._nonfinite import finite_batch
+from .._learn_common import features, finite_batch, log_feature_change, warn_not_fitted
 from ..util import with_fingerprint
 from ._decomp_models import BETA_LOSSES, IncrementalPCAModel, MiniBatchNMFModel
 

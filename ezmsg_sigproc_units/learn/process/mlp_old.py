@@ -15,7 +15,6 @@ a checkpoint fixed it (then ``ValueError`` naming both sizes).
 
 from __future__ import annotations
 
-import math
 import typing
 
 import ezmsg.core as ez
@@ -29,6 +28,7 @@ except ImportError as exc:
                       "pip install 'ezmsg-sigproc-units[torch]'") from exc
 
 from ..._units import AdaptiveUnit
+from ..._validate import check_real
 from .._torch_host import TorchProcessorMixin, channel_axis
 from .._torch_init import ModelInitMixin
 from ..model import mlp_old as _old_model
@@ -78,9 +78,7 @@ class MLPSettings(ez.Settings):
         if not sizes or min(sizes) < 1:
             raise ValueError(f"hidden_channels: expected positive sizes, got {sizes}")
         for name in ("learning_rate", "scheduler_gamma", "dropout"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+            check_real(name, getattr(self, name), minimum=0.0)
         if self.dropout > 1:
             raise ValueError(f"dropout: a probability, got {self.dropout}")
 

@@ -20,7 +20,6 @@ namespace, on its device (buffered as owned copies: inputs are never kept or wri
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from collections import deque
 
@@ -29,6 +28,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ..._backend import device_of, materialize
 from ..._sampler_history import SampleHistory
+from ..._validate import check_real
 from ...util.message import SampleTriggerMessage
 from .._seqseq_align import best_offset, first_at_or_after, spacing, span, times
 
@@ -182,11 +182,9 @@ class SeqSeqSamplerSettings(ez.Settings):
     """Seconds of each stream kept for triggers still to come (> 0). Default 5.0."""
 
     def __post_init__(self) -> None:
-        v = self.max_buffer_dur
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                or v <= 0:
-            raise ValueError(f"max_buffer_dur: must be a finite number of seconds > 0, got "
-                             f"{v!r}")
+        check_real("max_buffer_dur", self.max_buffer_dur)
+        if self.max_buffer_dur <= 0:
+            raise ValueError(f"max_buffer_dur: must be > 0 seconds, got {self.max_buffer_dur!r}")
 
 
 class SeqSeqSamplerState(ez.State):

@@ -38,12 +38,12 @@ from ..._processors import stream_axis
 from ..._units import AdaptiveUnit
 from .._learn_common import (
     features,
+    finite_batch,
     log_feature_change,
     trigger_value,
     warn_not_fitted,
     warn_regularised,
 )
-from .._nonfinite import finite_batch
 from ..util import ClassifierMessage, with_fingerprint
 from ._slda_io import load_model
 

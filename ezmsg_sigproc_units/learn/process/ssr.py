@@ -46,7 +46,7 @@ from ...util.channels import (
     validate_channel_groups,
 )
 from ...util.rereference import RereferenceKind, rereference_matrix
-from .._learn_common import log_feature_change, warn_regularised
+from .._learn_common import finite_batch, log_feature_change, warn_regularised
 from .._ssr_groups import check_settings, fitting_groups, given_weights
 from ..dim_reduce.adaptive_decomp import BaseAdaptiveDecompUnit
 
@@ -187,8 +187,7 @@ class SelfSupervisedRegressionTransformer(
         c_new = matmul(xp, xp.permute_dims(x, (1, 0)), x)
         if self.settings.check_finite:
             diag = xp.take(xp.reshape(c_new, (n * n,)), st.diag_index, axis=0)
-            if not bool(xp.all(xp.isfinite(diag))):
-                ez.logger.debug(f"{type(self).__name__}: skipped a non-finite training batch")
+            if not finite_batch(self, xp, diag):  # a NaN/inf sample makes a diagonal entry so
                 return
         if self.settings.incremental and st.cxx is not None:
             st.cxx = st.cxx + c_new

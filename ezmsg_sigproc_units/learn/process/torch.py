@@ -21,7 +21,6 @@ Inference on NaN input gives what the model computes (NaN outputs for the usual 
 
 from __future__ import annotations
 
-import math
 import typing
 
 import ezmsg.core as ez
@@ -34,6 +33,7 @@ from ezmsg.baseproc import (
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ..._units import AdaptiveUnit, TransformerUnit
+from ..._validate import check_real
 from .._torch_host import (
     TorchProcessorMixin,
     check_model_kwargs,
@@ -123,9 +123,7 @@ class TorchModelSettings(TorchSimpleSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("learning_rate", "weight_decay", "scheduler_gamma"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+            check_real(name, getattr(self, name), minimum=0.0)
         loss = self.loss_fn
         fns = loss.values() if isinstance(loss, dict) else [] if loss is None else [loss]
         if not all(callable(f) for f in fns):
