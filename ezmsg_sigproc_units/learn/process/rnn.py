@@ -45,12 +45,13 @@ from __future__ import annotations
 import typing
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit
+from ezmsg.baseproc import BaseAdaptiveTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._units import AdaptiveUnit
 from .._torch_sequence import empty_outputs, record_step, sample_tensors
 from .base import ModelInitMixin
-from .torch import TorchModelSettings, TorchModelState, TorchModelUnit, TorchProcessorMixin
+from .torch import TorchModelSettings, TorchModelState, TorchProcessorMixin
 
 try:
     import torch
@@ -225,15 +226,8 @@ def _windows_do_not_overlap(owner: typing.Any, message: AxisArray) -> bool:
     return axes["win"].gain >= n * getattr(axes["time"], "gain", 1.0)
 
 
-class RNNUnit(
-    TorchModelUnit,
-    BaseAdaptiveTransformerUnit[RNNSettings, AxisArray, AxisArray, RNNProcessor],
-):
+class RNNUnit(AdaptiveUnit[RNNSettings, AxisArray, AxisArray, RNNProcessor]):
     """``INPUT_SIGNAL`` -> one message per output head on ``OUTPUT_SIGNAL``; sample messages
     on ``INPUT_SAMPLE`` train the model."""
 
     SETTINGS = RNNSettings
-    # ezmsg merges the bases' tasks in order, the last base winning: without these the generic
-    # base above would replace the materialising tasks (which publish one message per head)
-    on_signal = TorchModelUnit.on_signal
-    on_sample = TorchModelUnit.on_sample

@@ -29,12 +29,13 @@ infinite values is skipped (one warning); the weights never take NaN.
 
 from __future__ import annotations
 
-from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit
+from ezmsg.baseproc import BaseAdaptiveTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._units import AdaptiveUnit
 from .._torch_sequence import empty_outputs, record_step, sample_tensors
 from .base import ModelInitMixin
-from .torch import TorchModelSettings, TorchModelState, TorchModelUnit, TorchProcessorMixin
+from .torch import TorchModelSettings, TorchModelState, TorchProcessorMixin
 
 try:
     import torch
@@ -172,14 +173,8 @@ def _shifted(targets: dict[str, torch.Tensor], head: str, dtype: torch.dtype) ->
 
 
 class TransformerUnit(
-    TorchModelUnit,
-    BaseAdaptiveTransformerUnit[TransformerSettings, AxisArray, AxisArray, TransformerProcessor],
-):
+        AdaptiveUnit[TransformerSettings, AxisArray, AxisArray, TransformerProcessor]):
     """``INPUT_SIGNAL`` -> one message per output head on ``OUTPUT_SIGNAL``; sample messages
     on ``INPUT_SAMPLE`` train the model."""
 
     SETTINGS = TransformerSettings
-    # ezmsg merges the bases' tasks in order, the last base winning: without these the generic
-    # base above would replace the materialising tasks (which publish one message per head)
-    on_signal = TorchModelUnit.on_signal
-    on_sample = TorchModelUnit.on_sample
