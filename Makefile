@@ -54,10 +54,11 @@ lint: $(VENV)/.test
 	$(PY) -m pip install -q "ruff>=0.5"
 	$(VENV)/bin/ruff check ezmsg_sigproc_units examples tests benchmarks
 
+## docs: the documentation site (warnings are errors; figures drawn at build time) into
+## docs/_build/html. The test suite builds it too (tests/test_docs.py), so it cannot rot.
 docs: $(VENV)/.test
-	$(PY) -m pip install -q -c constraints/test.txt -e ".[docs]"
 	$(PY) -m ezmsg_sigproc_units.testing.catalog --write docs/backends.md --write README.md
-	$(VENV)/bin/sphinx-build -q -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) $(PEER) build dist *.egg-info docs/_build .pytest_cache
