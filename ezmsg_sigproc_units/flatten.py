@@ -83,7 +83,7 @@ class FlattenState:
     """Dim order (kept, merged..., rest...) as input indices; None when already in it."""
 
     inner_shape: tuple[int, ...] = ()
-    """Output shape after the kept dim: (merged length, *rest lengths)."""
+    """Output shape after the kept dim: ``(merged length, *rest lengths)``."""
 
     preserve_axis: str = ""
     sample_axis: str = ""

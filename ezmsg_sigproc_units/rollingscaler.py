@@ -59,7 +59,7 @@ class RollingScalerSettings(ez.Settings):
     """Seconds of samples needed before scaling, when ``window_size`` is set. Default 1.0."""
 
     artifact_z_thresh: float | None = None
-    """If set (> 0), samples with any channel's |z| above it are left out of updates.
+    """If set (> 0), samples with any channel's ``|z|`` above it are left out of updates.
     Default None."""
 
     clip: float | None = 10.0
