@@ -16,6 +16,7 @@ import dataclasses
 import enum
 import inspect
 import json
+import math
 import signal
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ezmsg_sigproc_units import _backend
+from ezmsg_sigproc_units.synth._source import TICK_ATTR
 
 
 class ExampleSettings(ez.Settings):
@@ -73,6 +75,8 @@ class StatsSinkState(ez.State):
     t_start: float = 0.0
     t_print: float = 0.0
     latencies: list = dataclasses.field(default_factory=list)  # s, since the last line
+    latency_run: list = dataclasses.field(default_factory=lambda: [0, 0.0, math.inf, -math.inf])
+    """Latencies of the whole run: count, sum, min, max (s)."""
     done: bool = False
     # The latest message, read (never modified) by the status line and the record. Safe to keep
     # because every example runs its sink in its publisher's process; a sink in another process
@@ -80,15 +84,14 @@ class StatsSinkState(ez.State):
     last: AxisArray | None = None
 
 
-def last_sample_latency(msg: AxisArray, now: float) -> float | None:
-    """``now`` minus the time stamp of the message's last sample along ``time`` (s), or None
-    when the message has no linear ``time`` axis or no samples. The stamps of the example
-    sources are ``time.monotonic()`` seconds (see docs/cli.md, "latency")."""
-    ax = msg.axes.get("time")
-    if "time" not in msg.dims or not hasattr(ax, "gain"):
-        return None
-    n = msg.data.shape[msg.dims.index("time")]
-    return None if n == 0 else now - (ax.offset + (n - 1) * ax.gain)
+def block_latency(msg: AxisArray, now: float) -> float | None:
+    """``now`` (``time.monotonic()``) minus the time the clock tick that produced the
+    message's newest block was due (``attrs["tick"]``, stamped by every
+    ``ezmsg_sigproc_units.synth`` source and kept by the stages; after a windowed stage, the
+    tick of the block that completed the window), in s; None without a stamp. See
+    docs/cli.md, "What the progress line says"."""
+    tick = msg.attrs.get(TICK_ATTR) if msg.attrs else None
+    return now - tick if isinstance(tick, float) else None
 
 
 class StatsSink(ez.Unit):
@@ -110,9 +113,14 @@ class StatsSink(ez.Unit):
         st.messages += 1
         st.samples += msg.data.shape[msg.dims.index("time")] if "time" in msg.dims else 1
         st.last = msg  # kept until the next message only; never modified
-        latency = last_sample_latency(msg, now)
+        latency = block_latency(msg, now)
         if latency is not None:
             st.latencies.append(latency)
+            run = st.latency_run
+            run[0] += 1
+            run[1] += latency
+            run[2] = min(run[2], latency)
+            run[3] = max(run[3], latency)
         gain = msg.axes["time"].gain if "time" in msg.axes else 0.0
         st.done = (s.n_samples is not None and st.samples >= s.n_samples) or (
             s.seconds is not None and gain > 0 and st.samples * gain >= s.seconds - 1e-9
@@ -128,11 +136,11 @@ class StatsSink(ez.Unit):
 
     def progress_line(self, now: float) -> str:
         """Run time, message and sample rates since the first message, and the mean and
-        maximum latency of the messages since the previous line."""
+        maximum latency (``block_latency``) of the messages since the previous line."""
         st = self.STATE
         dt = max(now - st.t_start, 1e-9)
         lat = st.latencies
-        latency = (f"latency {1e3 * sum(lat) / len(lat):+7.1f} ms (max {1e3 * max(lat):+.1f})"
+        latency = (f"latency {1e3 * sum(lat) / len(lat):6.1f} ms (max {1e3 * max(lat):.1f})"
                    if lat else "latency n/a")
         return (f"t={dt:5.1f}s {st.messages:6d} msgs {st.messages / dt:7.1f} msg/s "
                 f"{st.samples:8d} samples {st.samples / dt:9.0f} samples/s | {latency}")
@@ -153,7 +161,9 @@ class StatsSink(ez.Unit):
             return
         st = self.STATE
         last = st.last
-        rec = {"messages": st.messages, "samples": st.samples, "done": st.done}
+        n, total, low, high = st.latency_run
+        rec = {"messages": st.messages, "samples": st.samples, "done": st.done,
+               "latency": {"n": n, "mean": total / n, "min": low, "max": high} if n else None}
         if last is not None:
             x = last.data
             xp = _backend.array_namespace(x)

@@ -295,8 +295,10 @@ def test_run_default_prints_progress_and_exits_0(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     progress = [line for line in p.stdout.splitlines() if " msg/s " in line]
     assert progress, p.stdout
-    assert re.search(r"\d+ msgs +[\d.]+ msg/s +\d+ samples +\d+ samples/s \| latency +[-+]\d",
-                     progress[-1])
+    m = re.search(r"\d+ msgs +[\d.]+ msg/s +\d+ samples +\d+ samples/s \| latency +([\d.]+) ms "
+                  r"\(max ([\d.]+)\) \|", progress[-1])
+    assert m, progress[-1]  # unsigned: the time since a block's tick was due is never negative
+    assert 0.0 <= float(m[1]) <= float(m[2])
     assert "last (10, 3)" in progress[-1] and "numpy cpu float32" in progress[-1]
     assert re.search(r"^done: \d+ messages, (\d+) samples", p.stdout, re.M)
     assert int(re.search(r"(\d+) samples at the sink", p.stdout)[1]) >= 500

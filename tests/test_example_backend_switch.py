@@ -42,6 +42,8 @@ def test_backend_switch_matches_offline_numpy(tmp_path, backend):
     rec = json.loads(record.read_text())
     assert rec["done"] and rec["samples"] >= 600, rec
     assert rec["backend"] == "numpy" and rec["dtype"] == "float32", "AsArray gave the sink NumPy"
+    lat = rec["latency"]  # sink arrival - the tick of the newest block (s), never negative
+    assert lat["n"] == rec["messages"] and 0.0 <= lat["min"] <= lat["mean"] <= lat["max"], lat
 
     inputs, outputs = list(message_log(log_in)), list(message_log(log_out))
     assert len(outputs) >= 25, len(outputs)

@@ -47,3 +47,5 @@ def test_default_system_runs_to_completion(tmp_path, backend):
     assert rec["dims"] == ["time", "ch"] and rec["shape"] == [10, N_CH]
     # Add -> Scale(0.5) -> Abs -> Clip(0, 0.5): the last block lies in [0, 0.5]
     assert 0.0 <= rec["min"] <= rec["mean"] <= rec["max"] <= 0.5, rec
+    lat = rec["latency"]  # sink arrival - the tick of the newest block (s), never negative
+    assert lat["n"] == rec["messages"] and 0.0 <= lat["min"] <= lat["mean"] <= lat["max"], lat

@@ -28,6 +28,8 @@ def test_online_lda_learns_while_it_runs(tmp_path, backend):
            graph_address=("127.0.0.1", free_port()), auto_start=True)
     rec = json.loads(record.read_text())
     assert rec["done"], rec  # 40 s of band power arrived (not the watchdog)
+    lat = rec["latency"]  # sink arrival - the tick of the newest block (s), never negative
+    assert lat["n"] == rec["messages"] and 0.0 <= lat["min"] <= lat["mean"] <= lat["max"], lat
     assert rec["backend"] == backend and rec["dims"] == ["time", "freq", "ch"], rec
     # ~19 cues x 8 windows; the decoder predicts only once it has trained on a cue
     assert rec["scored"] >= 60, rec

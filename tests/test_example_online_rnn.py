@@ -30,6 +30,8 @@ def test_online_rnn_loss_falls_while_it_runs(tmp_path):
            graph_address=("127.0.0.1", free_port()), auto_start=True)
     rec = json.loads(record.read_text())
     assert rec["done"], rec  # 40 s of band power arrived (not the watchdog)
+    lat = rec["latency"]  # sink arrival - the tick of the newest block (s), never negative
+    assert lat["n"] == rec["messages"] and 0.0 <= lat["min"] <= lat["mean"] <= lat["max"], lat
     losses = rec["losses"]
     assert len(losses) >= 15, rec  # one per cue whose epoch completed
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5

@@ -19,6 +19,13 @@ from .._validate import check_count, check_real
 
 FLOAT_DTYPES = ("float32", "float64")
 
+TICK_ATTR = "tick"
+"""The ``attrs`` key every source's block carries: the ``offset`` of the clock tick that
+produced it (ezmsg-baseproc's ``Clock`` stamps a tick with the ``time.monotonic()`` time it
+was due, or, unthrottled, the time it ran), as a float. Stages keep the input's attrs (a
+windowed stage those of the input that completed the window), so a sink can tell how long
+after its newest data was due a message arrived (``examples/common.py`` does; docs/cli.md)."""
+
 
 class SourceSettings(ClockDrivenSettings):
     """Sampling (``fs``, ``n_time``) plus where and how a source generates its samples."""
@@ -109,6 +116,7 @@ class SourceMixin:
       beyond the sample counter).
     * Attributes listed in ``_CACHES`` (modules, device tables) are dropped when pickling and
       rebuilt from the settings; ``_prepare`` (override, call super) rebuilds them.
+    * Every block's ``attrs[TICK_ATTR]`` ("tick") is the producing tick's ``offset``.
     """
 
     _CACHES: tuple[str, ...] = ()
@@ -148,6 +156,12 @@ class SourceMixin:
     def update_settings(self, new_settings: Any) -> None:
         resolve_target(new_settings)  # fail now, with what is available, not at the next tick
         super().update_settings(new_settings)
+
+    def _process(self, clock_tick: LinearAxis) -> AxisArray | None:
+        out = super()._process(clock_tick)
+        if out is not None:  # a message this producer just built: its attrs are its own
+            out.attrs[TICK_ATTR] = float(clock_tick.offset)
+        return out
 
     def _compute_samples_and_offset(self, clock_tick: LinearAxis) -> tuple[int, float] | None:
         if self.settings.n_time is None and clock_tick.gain == 0.0:
