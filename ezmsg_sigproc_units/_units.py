@@ -1,15 +1,22 @@
 """Unit bases shared by every transformer Unit of the suite.
 
 ``TransformerUnit`` is ezmsg-baseproc's ``BaseTransformerUnit`` and ``AdaptiveUnit`` its
-``BaseAdaptiveTransformerUnit`` (the learn family's decoders), each with one difference: the
-output is materialised (MLX evaluated) before it is published (a processor that returns a
-list of messages has each published in turn), so downstream Units and other
-processes receive computed arrays and lazy graphs cannot pile up. Offline calls of the
-processors stay lazy, so chained MLX operations can still fuse.
+``BaseAdaptiveTransformerUnit`` (the learn family's decoders), each with two differences:
+
+* the output is materialised (MLX evaluated) before it is published (a processor that returns
+  a list of messages has each published in turn), so downstream Units and other processes
+  receive computed arrays and lazy graphs cannot pile up. Offline calls of the processors stay
+  lazy, so chained MLX operations can still fuse;
+* faults are contained (``docs/robustness.md``): a malformed message is dropped with one
+  WARNING line naming the Unit and the problem, and the processor's state is put back as it
+  was before that message; a settings update is validated, and the running processor (with
+  its state) keeps working until the updated one has processed its first message.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import typing
 from abc import ABC
 
@@ -17,6 +24,8 @@ import ezmsg.core as ez
 from ezmsg.baseproc import (
     AdaptiveTransformerType,
     BaseAdaptiveTransformerUnit,
+    BaseProcessor,
+    BaseStatefulProcessor,
     BaseTransformerUnit,
     MessageInType,
     MessageOutType,
@@ -24,30 +33,253 @@ from ezmsg.baseproc import (
     TransformerType,
     profile_subpub,
 )
+from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
 
+MALFORMED_INPUT: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError, IndexError)
+"""What a processor raises for input it cannot take (a missing dim or axis, an unsupported
+dtype, an array of the wrong rank): the message is dropped and the stream goes on. Any other
+exception (``AttributeError`` from an AxisArray with array data, ``RuntimeError``, ...) is
+a fault of the code, not of the message, and propagates after the state is put back."""
 
-class TransformerUnit(
-    BaseTransformerUnit[SettingsType, MessageInType, MessageOutType, TransformerType],
-    ABC,
-    typing.Generic[SettingsType, MessageInType, MessageOutType, TransformerType],
-):
-    """A transformer Unit whose published outputs are materialised."""
+_DROPPED = object()
 
-    # The base task must be replaced with its decorators repeated, or ezmsg keeps running it.
-    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        for out in _published(await self.processor.__acall__(message)):
-            yield self.OUTPUT_SIGNAL, out
 
+def is_malformed(message: typing.Any, exc: BaseException) -> bool:
+    """True when ``exc``, raised while processing ``message``, blames the message: a
+    ``MALFORMED_INPUT`` error, or any error on a message that is not a well-formed AxisArray
+    (not an AxisArray; data without an integer ``ndim``, a ``shape`` and a ``dtype``; dims not
+    one distinct name per data dimension)."""
+    if isinstance(exc, MALFORMED_INPUT):
+        return True
+    if not isinstance(exc, Exception) or not isinstance(message, AxisArray):
+        return isinstance(exc, Exception)
+    data, dims = message.data, message.dims
+    ndim = getattr(data, "ndim", None)
+    return (not isinstance(ndim, int) or getattr(data, "shape", None) is None
+            or getattr(data, "dtype", None) is None or len(dims) != ndim
+            or len(set(dims)) != len(dims))
+
+
+def describe(message: typing.Any) -> str:
+    """A short description of a message for a log line (never raises)."""
+    if not isinstance(message, AxisArray):
+        return f"payload {type(message).__name__}"
+    data = message.data
+    shape = getattr(data, "shape", None)
+    return (f"AxisArray dims={list(message.dims)} data={type(data).__name__}"
+            f"{'' if shape is None else tuple(shape)} dtype={getattr(data, 'dtype', None)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}{'...' if len(text) > 300 else ''}"
+
+
+def _unit_name(unit: ez.Unit) -> str:
+    """The Unit's graph address; its class name outside a graph."""
+    if unit._location is None or unit._name is None:
+        return type(unit).__name__
+    return unit.address
+
+
+# ---- state snapshots at resets -----------------------------------------------------------
+
+def _stateful_parts(proc: typing.Any, seen: set[int] | None = None) -> list[BaseStatefulProcessor]:
+    """The stateful processors in ``proc``: itself, and those it holds in its attributes,
+    its state's fields or their dicts (a composite's ``_procs``, a design filter's
+    ``state.filter``), recursively."""
+    seen = set() if seen is None else seen
+    if id(proc) in seen:
+        return []
+    seen.add(id(proc))
+    found = [proc] if isinstance(proc, BaseStatefulProcessor) else []
+    held = list(vars(proc).values())
+    state = proc.__dict__.get("_state")
+    if hasattr(state, "__dict__"):
+        held += vars(state).values()
+    for value in held:
+        for item in (value.values() if type(value) is dict else (value,)):
+            if isinstance(item, BaseProcessor):
+                found += _stateful_parts(item, seen)
+    return found
+
+
+def _snapshot(proc: BaseStatefulProcessor) -> tuple:
+    """What a reset may change: the processor's attributes (its hash, the state object, the
+    caches it keeps) and the state's fields, with dicts and lists among them copied. Arrays
+    are shared, not copied: a reset allocates new ones rather than writing into the old."""
+    state = proc.__dict__.get("_state")
+    fields = {k: (v.copy() if type(v) in (dict, list) else v)
+              for k, v in getattr(state, "__dict__", {}).items()}
+    return proc, proc.__dict__.copy(), state, fields
+
+
+def _restore(snapshots: list) -> None:
+    for proc, attrs, state, fields in reversed(snapshots):  # the oldest wins
+        proc.__dict__.clear()
+        proc.__dict__.update(attrs)
+        if fields:
+            state.__dict__.clear()
+            state.__dict__.update(fields)
+    snapshots.clear()
+
+
+def _snapshot_then_reset(proc: typing.Any, reset: typing.Callable, snapshots: list,
+                         *args: typing.Any, **kwargs: typing.Any) -> typing.Any:
+    if proc._hash != -1:  # before the first reset there is nothing to keep
+        snapshots.append(_snapshot(proc))
+    return reset(*args, **kwargs)
+
+
+async def _snapshot_then_areset(proc: typing.Any, reset: typing.Callable, snapshots: list,
+                                *args: typing.Any, **kwargs: typing.Any) -> typing.Any:
+    if proc._hash != -1:
+        snapshots.append(_snapshot(proc))
+    return await reset(*args, **kwargs)
+
+
+def _clone(proc: typing.Any) -> typing.Any:
+    """A copy of ``proc`` that can be updated and run without touching ``proc``: its own
+    attributes, a deep copy of its state (on the state's devices; native fast paths may write
+    into state arrays), the processors it holds cloned, no reset guards. Settings updates
+    are rare, so a copy of the state per update is affordable."""
+    new = copy.copy(proc)
+    attrs = new.__dict__
+    if "_state" in attrs:
+        attrs["_state"] = copy.deepcopy(attrs["_state"])
+    _clone_held(attrs)
+    for part in _stateful_parts(new):
+        vars(part).pop("_reset_state", None)
+        vars(part).pop("_areset_state", None)
+    return new
+
+
+def _clone_held(fields: dict) -> None:
+    for name, value in list(fields.items()):
+        if isinstance(value, BaseProcessor):
+            fields[name] = _clone(value)
+        elif type(value) is dict and any(isinstance(v, BaseProcessor) for v in value.values()):
+            fields[name] = {k: _clone(v) if isinstance(v, BaseProcessor) else v
+                            for k, v in value.items()}
+
+
+def _checked_settings(msg: typing.Any) -> typing.Any:
+    """A copy of the settings ``msg`` with its validation (``__post_init__``) run again: an
+    object that arrived from another process was unpickled, which skips it."""
+    if isinstance(msg, type) or not hasattr(msg, "__dataclass_fields__"):
+        raise TypeError(f"settings: expected a Settings object, got {type(msg).__name__}")
+    checked = copy.copy(msg)
+    post_init = getattr(checked, "__post_init__", None)
+    if post_init is not None:
+        post_init()
+    return checked
+
+
+# ---- the shared fault handling -----------------------------------------------------------
+
+class FaultContainment:
+    """The fault handling the Unit bases share (their tasks call it; see the module doc).
+
+    ``dropped_messages`` and ``rejected_settings`` count what was refused since the Unit
+    started; each refusal is also one WARNING line with the running count."""
+
+    dropped_messages: int = 0
+    """Malformed messages dropped so far."""
+
+    rejected_settings: int = 0
+    """Settings updates rejected so far."""
+
+    _pending: tuple | None = None  # (processor with the new settings, the settings)
+    _guarded: typing.Any = None  # the processor whose resets are snapshotted
+    _snapshots: list | None = None
+
+    def _guard(self, proc: typing.Any) -> list:
+        """Make every reset inside ``proc`` snapshot the state it replaces first."""
+        snapshots = self._snapshots
+        if snapshots is None:
+            snapshots = self._snapshots = []
+        for part in _stateful_parts(proc):
+            cls = type(part)
+            part._reset_state = functools.partial(
+                _snapshot_then_reset, part, cls._reset_state.__get__(part), snapshots)
+            part._areset_state = functools.partial(
+                _snapshot_then_areset, part, cls._areset_state.__get__(part), snapshots)
+        self._guarded = proc
+        return snapshots
+
+    async def _run_processor(self, method: str, message: typing.Any) -> typing.Any:
+        """``processor.<method>(message)``, the first message after a settings update tried
+        on the updated processor, a malformed message dropped (``_DROPPED``)."""
+        if self._pending is not None:
+            return await self._try_pending(method, message)
+        proc = self.processor
+        snapshots = self._snapshots if proc is self._guarded else self._guard(proc)
+        try:
+            result = await getattr(proc, method)(message)
+        except Exception as exc:
+            _restore(snapshots)
+            if not is_malformed(message, exc):
+                raise
+            self._drop(message, exc)
+            return _DROPPED
+        if snapshots:  # a reset went through: keep it, and guard what it built
+            snapshots.clear()
+            self._guard(proc)
+        return result
+
+    def _drop(self, message: typing.Any, exc: Exception) -> None:
+        self.dropped_messages += 1
+        ez.logger.warning(
+            f"{_unit_name(self)}: dropped a malformed message ({describe(message)}): "
+            f"{_one_line(exc)}; state kept, {self.dropped_messages} dropped so far")
+
+    def _reject(self, exc: Exception, when: str) -> None:
+        self.rejected_settings += 1
+        ez.logger.warning(
+            f"{_unit_name(self)}: rejected a settings update {when}: {_one_line(exc)}; the "
+            f"previous settings and state stay, {self.rejected_settings} rejected so far")
+
+    def _settings_update(self, msg: typing.Any) -> None:
+        """Validate ``msg`` and prepare a processor with it; the running one stays."""
+        try:
+            settings = _checked_settings(msg)
+            candidate = _clone(self.processor)
+            candidate.update_settings(settings)
+        except MALFORMED_INPUT as exc:
+            self._reject(exc, "(invalid)")
+            return
+        self._pending = (candidate, settings)
+
+    async def _try_pending(self, method: str, message: typing.Any) -> typing.Any:
+        candidate, settings = self._pending
+        try:
+            result = await getattr(candidate, method)(message)
+        except Exception as exc:
+            self._pending = None
+            try:
+                result = await self._run_processor(method, message)  # the running one
+            except Exception:
+                self._settings_update(settings)  # both failed: the settings stay pending
+                raise
+            if result is _DROPPED:  # the message's fault, not the settings'
+                self._settings_update(settings)
+            else:
+                self._reject(exc, f"(it failed on the first message, {describe(message)})")
+            return result
+        self._pending = None
+        self.processor = candidate
+        self.apply_settings(settings)
+        return result
+
+
+# ---- the Unit bases ----------------------------------------------------------------------
 
 def _published(result: typing.Any) -> list:
-    """The messages to publish for a processor's ``result`` (None: none; a list, as the
-    torch-hosted decoders return one message per output head: each), materialised."""
-    if result is None:
+    """The messages to publish for a processor's ``result`` (None or dropped: none; a list,
+    as the torch-hosted decoders return one message per output head: each), materialised."""
+    if result is None or result is _DROPPED:
         return []
     outs = result if isinstance(result, list) else [result]
     for out in outs:
@@ -55,27 +287,55 @@ def _published(result: typing.Any) -> list:
     return outs
 
 
+class TransformerUnit(
+    FaultContainment,
+    BaseTransformerUnit[SettingsType, MessageInType, MessageOutType, TransformerType],
+    ABC,
+    typing.Generic[SettingsType, MessageInType, MessageOutType, TransformerType],
+):
+    """A transformer Unit whose published outputs are materialised and whose faults are
+    contained."""
+
+    # The base tasks must be replaced with their decorators repeated, or ezmsg keeps them.
+    @ez.subscriber(BaseTransformerUnit.INPUT_SETTINGS)
+    async def on_settings(self, msg: typing.Any) -> None:
+        self._settings_update(msg)
+
+    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
+    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
+    @profile_subpub(trace_oldest=False)
+    async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
+        for out in _published(await self._run_processor("__acall__", message)):
+            yield self.OUTPUT_SIGNAL, out
+
+
 class AdaptiveUnit(
+    FaultContainment,
     BaseAdaptiveTransformerUnit[SettingsType, MessageInType, MessageOutType,
                                 AdaptiveTransformerType],
     ABC,
     typing.Generic[SettingsType, MessageInType, MessageOutType, AdaptiveTransformerType],
 ):
     """An adaptive transformer Unit (``INPUT_SIGNAL`` decoded, ``INPUT_SAMPLE`` trains and
-    its decoded sample goes to ``OUTPUT_SAMPLE``) whose published outputs are materialised."""
+    its decoded sample goes to ``OUTPUT_SAMPLE``) whose published outputs are materialised
+    and whose faults are contained."""
+
+    @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SETTINGS)
+    async def on_settings(self, msg: typing.Any) -> None:
+        self._settings_update(msg)
 
     @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SIGNAL)
     @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        for out in _published(await self.processor.__acall__(message)):
+        for out in _published(await self._run_processor("__acall__", message)):
             yield self.OUTPUT_SIGNAL, out
 
     @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
     @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
     @profile_subpub(trace_oldest=False)
     async def on_sample(self, msg: typing.Any) -> typing.AsyncGenerator:
-        for out in _published(await self.processor.apartial_fit_transform(msg)):
+        for out in _published(await self._run_processor("apartial_fit_transform", msg)):
             yield self.OUTPUT_SAMPLE, out
 
 
@@ -112,8 +372,8 @@ class WindowedUnit(
     @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        result = await self.processor.__acall__(message)
-        if result is None or (type(result) is not list
+        result = await self._run_processor("__acall__", message)
+        if result is None or result is _DROPPED or (type(result) is not list
                               and has_no_windows(result, self._window_dims(message))):
             return
         for out in self._outputs(message, result):
