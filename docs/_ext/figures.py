@@ -4,13 +4,15 @@ Every ``docs/figures/*.py`` (names starting with an underscore are helpers, not 
 exposes ``make(outdir: pathlib.Path) -> None``, which writes PNG files into ``outdir``. All of
 them run at ``builder-inited`` with matplotlib's Agg backend, writing into
 ``docs/_generated/figures/`` (git-ignored); pages include them as
-``/_generated/figures/<name>.png``. A script that raises, or that lacks ``make``, stops the
-build with an error naming the script: a figure is never skipped silently.
+``/_generated/figures/<name>.png``. A script that raises, lacks ``make`` or writes nothing
+stops the build with an error naming the script: a figure is never skipped silently.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,17 +48,27 @@ def run_script(script: Path, outdir: Path) -> None:
 
 
 def build_all(srcdir: Path) -> list[Path]:
-    """Run every figure script into ``srcdir/_generated/figures``; return the scripts run."""
+    """Run every figure script into ``srcdir/_generated/figures``; return the scripts run.
+
+    Each script writes into a fresh temporary folder first and its files then replace the
+    published ones one by one (``os.replace``), so a build running at the same time never
+    reads a half-written image."""
     outdir = srcdir / OUT
     outdir.mkdir(parents=True, exist_ok=True)
     scripts = figure_scripts(srcdir)
     for script in scripts:
         start = time.perf_counter()
-        try:
-            run_script(script, outdir)
-        except Exception as exc:  # re-raised as the build's error, naming the script
-            msg = f"figure script docs/figures/{script.name} failed: {exc!r}"
-            raise ExtensionError(msg) from exc
+        with tempfile.TemporaryDirectory(dir=outdir.parent, prefix=".figures-") as tmp:
+            try:
+                run_script(script, Path(tmp))
+            except Exception as exc:  # re-raised as the build's error, naming the script
+                msg = f"figure script docs/figures/{script.name} failed: {exc!r}"
+                raise ExtensionError(msg) from exc
+            made = sorted(Path(tmp).iterdir())
+            if not made:
+                raise ExtensionError(f"figure script docs/figures/{script.name} wrote no file")
+            for path in made:
+                os.replace(path, outdir / path.name)
         logger.info("figure %s: %.1f s", script.name, time.perf_counter() - start)
     return scripts
 

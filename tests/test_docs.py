@@ -1,0 +1,206 @@
+"""The documentation site: it builds with warnings as errors (``make docs``), its API reference
+covers every public module, its figures come from scripts that cannot fail silently, and the
+code of the getting-started page runs as written."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers.doc_code import private_ez_run, python_blocks, run_blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PACKAGE = ROOT / "ezmsg_sigproc_units"
+GETTING_STARTED = DOCS / "getting-started.md"
+# The build takes about 20 s of CPU; the deadline leaves room for a machine busy with other
+# test workers (the first test to use the ``site`` fixture pays for the build).
+BUILD_TIMEOUT = 300
+
+
+def _load_extension(name: str):
+    spec = importlib.util.spec_from_file_location(f"_docs_ext_{name}", DOCS / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path, str]:
+    """The whole site built once, as ``make docs`` does (``-W --keep-going``), into a tmp dir."""
+    out = tmp_path_factory.mktemp("docs")
+    warnings = out / "warnings.txt"
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+           "-d", str(out / "doctrees"), "-w", str(warnings), str(DOCS), str(out / "html")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT)
+    text = warnings.read_text() if warnings.exists() else ""
+    return proc, out / "html", text
+
+
+@pytest.mark.xdist_group("docs")
+@pytest.mark.timeout(BUILD_TIMEOUT)
+def test_site_builds_without_warnings(site):
+    proc, html, warnings = site
+    assert warnings.strip() == "", f"the docs build warned:\n{warnings}"
+    assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}"
+    assert (html / "index.html").is_file()
+
+
+def _public_modules() -> list[str]:
+    """Every module whose dotted path has no component starting with an underscore."""
+    names = []
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(p.startswith("_") for p in parts):
+            names.append(".".join(parts))
+    return sorted(names)
+
+
+@pytest.mark.xdist_group("docs")
+@pytest.mark.timeout(BUILD_TIMEOUT)
+def test_every_public_module_has_an_api_page(site):
+    _, html, _ = site
+    modules = _public_modules()
+    assert {"ezmsg_sigproc_units.learn.process.ssr", "ezmsg_sigproc_units.math.clip",
+            "ezmsg_sigproc_units.synth.eeg", "ezmsg_sigproc_units.util.array",
+            "ezmsg_sigproc_units.testing"} <= set(modules)
+    missing = []
+    for name in modules:
+        page = html / "_generated" / "api" / f"{name}.html"
+        # the module's own anchor: automodule imported it and documented it on this page
+        if not page.is_file() or f'id="module-{name}"' not in page.read_text(encoding="utf-8"):
+            missing.append(name)
+    assert not missing, f"public modules without an API page: {missing}"
+    index = (html / "_generated" / "api" / "index.html").read_text(encoding="utf-8")
+    assert all(f"{name}.html" in index for name in modules)
+    # private modules stay out of the reference
+    assert not list((html / "_generated" / "api").glob("*._*.html"))
+
+
+@pytest.mark.xdist_group("docs")
+@pytest.mark.timeout(BUILD_TIMEOUT)
+def test_pages_show_the_generated_figures(site):
+    _, html, _ = site
+    pages = {"filtering.html": ("filters_butterworth.png", "filters_chebyshev.png",
+                                "filters_comb.png"),
+             "producers.html": ("eeg_spectrogram.png",)}
+    for page, figures in pages.items():
+        text = (html / page).read_text(encoding="utf-8")
+        for figure in figures:
+            assert re.search(rf'<img [^>]*src="_images/{re.escape(figure)}"', text), (page, figure)
+            assert (html / "_images" / figure).stat().st_size > 10_000, figure
+
+
+def test_a_failing_figure_script_fails_the_build(tmp_path):
+    """Scripts run in name order; one that raises, has no make() or writes nothing stops the
+    build with an error naming it, instead of leaving a page without its figure."""
+    from sphinx.errors import ExtensionError
+
+    figures = _load_extension("figures")
+    (tmp_path / "figures").mkdir()
+    good = tmp_path / "figures" / "a_good.py"
+    good.write_text("def make(outdir):\n    (outdir / 'a.png').write_bytes(b'png')\n")
+    (tmp_path / "figures" / "_helper.py").write_text("raise RuntimeError('not a script')\n")
+    assert figures.build_all(tmp_path) == [good]
+    assert (tmp_path / "_generated" / "figures" / "a.png").read_bytes() == b"png"
+
+    cases = {
+        "b_raises.py": "def make(outdir):\n    raise ValueError('no data')\n",
+        "b_no_make.py": "X = 1\n",
+        "b_writes_nothing.py": "def make(outdir):\n    pass\n",
+    }
+    for name, code in cases.items():
+        bad = tmp_path / "figures" / name
+        bad.write_text(code)
+        with pytest.raises(ExtensionError, match=re.escape(name)):
+            figures.build_all(tmp_path)
+        bad.unlink()
+
+
+def test_api_generator_lists_new_modules_without_editing_docs(tmp_path):
+    """A module added to the package gets a page; a private one does not; a removed one's page
+    goes away."""
+    apiref = _load_extension("apiref")
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "_private").mkdir()
+    for rel in ("__init__.py", "alpha.py", "_hidden.py", "sub/__init__.py", "sub/beta.py",
+                "_private/gamma.py"):
+        (pkg / rel).write_text('"""doc"""\n')
+    names = apiref.public_modules(pkg)
+    p = apiref.PACKAGE
+    assert names == [p, f"{p}.alpha", f"{p}.sub", f"{p}.sub.beta"]
+
+    generated = apiref.generate(tmp_path / "src")
+    out = tmp_path / "src" / apiref.OUT
+    stale = out / "ezmsg_sigproc_units.gone.rst"
+    stale.write_text("old")
+    apiref.generate(tmp_path / "src")
+    assert not stale.exists()
+    assert sorted(f.stem for f in out.glob("ezmsg_*.rst")) == generated
+    assert ".. automodule:: ezmsg_sigproc_units.diff" in (
+        out / "ezmsg_sigproc_units.diff.rst").read_text()
+
+
+# ---- getting started -------------------------------------------------------------------------
+
+def _graph_block(block) -> bool:
+    return "ez.run(" in block.code
+
+
+def _page_outputs() -> str:
+    """The text blocks of the page (where it shows what the code prints)."""
+    return GETTING_STARTED.read_text(encoding="utf-8")
+
+
+def test_getting_started_offline_code_runs_and_prints_what_the_page_shows():
+    blocks = [b for b in python_blocks(GETTING_STARTED) if not _graph_block(b)]
+    assert len(blocks) >= 3
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        ns = run_blocks(blocks)
+    # streaming in two pieces equals one call; the 40 Hz channel is filtered out
+    np.testing.assert_allclose(ns["pieces"], ns["out"].data, rtol=0, atol=1e-12)
+    rms = np.sqrt((ns["out"].data[500:] ** 2).mean(axis=0))
+    assert abs(rms[0] - np.sqrt(0.5)) < 0.01 and rms[1] < 0.05, rms
+    import torch
+
+    assert isinstance(ns["out_torch"].data, torch.Tensor)
+    assert ns["out_torch"].data.dtype == torch.float32
+    # every printed line is on the page, except the rounding-level differences
+    page = _page_outputs()
+    lines = [ln for ln in printed.getvalue().splitlines() if ln.strip()]
+    assert len(lines) >= 5
+    for line in lines:
+        if "difference" not in line:
+            assert line in page, f"the page does not show the printed line {line!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ezmsg-graph")
+@pytest.mark.timeout(90)
+def test_getting_started_graph_runs_and_stops_by_itself(capfd):
+    from examples.common import Watchdog, WatchdogSettings
+
+    blocks = [b for b in python_blocks(GETTING_STARTED) if _graph_block(b)]
+    assert len(blocks) == 1
+    with private_ez_run({"WATCHDOG": Watchdog(WatchdogSettings(seconds=30.0))}) as calls:
+        run_blocks(blocks)
+    assert len(calls) == 1
+    out = capfd.readouterr().out
+    # the page's own sink printed its line (the watchdog did not end the run)
+    m = re.search(r"40 messages; RMS per channel after the filter: ([\d.]+), ([\d.]+)", out)
+    assert m, out
+    assert abs(float(m[1]) - np.sqrt(0.5)) < 0.01 and float(m[2]) < 0.05, m[0]
+    assert m[0] in _page_outputs()
