@@ -6,6 +6,7 @@ alone (``plot``), so the docs build (``docs/figures/benchmarks.py``) draws the s
     python -m benchmarks.report               # the sweep, then the folder (a few minutes)
     python -m benchmarks.report --quick       # three points, numpy only: a smoke run
     python -m benchmarks.report --plot-only   # redraw the PNGs and the tables from the JSON
+    python -m benchmarks.report --backends numpy array_api_strict   # chosen backends
 
 ``make bench`` calls ``run()``, which prints the Markdown it writes.
 """
@@ -32,7 +33,7 @@ REQUIRED = ("schema", "date", "machine", "setup", "rows", "peer")
 PLOTS = ("bench_chunk_size.png", "bench_channels.png", "bench_overhead.png", "bench_peer.png")
 _PACKAGES = ("ezmsg-sigproc-units", "ezmsg", "numpy", "scipy", "torch", "jax", "mlx",
              "array-api-strict")
-_STYLE = {"numpy": "C0", "torch": "C1", "jax": "C2", "mlx": "C3", "strict": "C4"}
+_STYLE = {"numpy": "C0", "torch": "C1", "jax": "C2", "mlx": "C3", "array_api_strict": "C4"}
 
 
 # ------------------------------------------------------------------------------ the run
@@ -371,13 +372,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="three points, numpy, no peer")
     ap.add_argument("--plot-only", action="store_true", help="redraw from results.json")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--backends", nargs="+", help="default: numpy torch jax mlx "
+                    "(array_api_strict may be added)")
     args = ap.parse_args()
     if args.plot_only:
         results = load(args.out / "results.json")
         (args.out / "results.md").write_text(markdown(results))
         plot(results, args.out)
         return
-    kwargs: dict[str, Any] = {"log": lambda line: print(line, file=sys.stderr, flush=True)}
+    kwargs: dict[str, Any] = {"log": lambda line: print(line, file=sys.stderr, flush=True),
+                              "backends": args.backends}
     if args.quick:
         kwargs.update(backends=("numpy",), points=[(1, 64), (10, 64), (10, 8)], peer=False)
     print(run(args.out, **kwargs))

@@ -1,9 +1,9 @@
 """The benchmark report's sweep: median microseconds per chunk of three representative
 processors (Diff: cheap and elementwise; the 4th-order Butterworth band-pass 1-40 Hz as SOS;
 BandPower: window 0.5 s, hop 0.1 s, two bands) against chunk size and channel count, per
-backend, each timed beside the pure kernel functions it composes (called directly on the
-same arrays, state carried), and ezmsg-sigproc's figures on the same inputs (its own
-environment, ``make peer``).
+backend (numpy, torch, jax and mlx; ``array_api_strict`` on request), each timed beside the
+pure kernel functions it composes (called directly on the same arrays, state carried), and
+ezmsg-sigproc's figures on the same inputs (its own environment, ``make peer``).
 
 The grid is two lines through one point: chunk sizes ``CHUNKS`` at ``BASE_CHANNELS``
 channels, and channel counts ``CHANNELS`` at ``BASE_CHUNK`` samples. float32, 1 kHz, 16
@@ -207,8 +207,8 @@ def ours_point(backend: str, name: str, T: int, C: int) -> dict[str, float]:
 
 
 def available_backends(backends: Iterable[str] = BACKENDS) -> list[str]:
-    spec = {"strict": "array_api_strict"}
-    return [b for b in backends if b == "numpy" or importlib.util.find_spec(spec.get(b, b))]
+    """``backends`` (``_backend`` names; ``array_api_strict`` too) that are installed."""
+    return [b for b in backends if b == "numpy" or importlib.util.find_spec(b)]
 
 
 def run_ours(backends: Iterable[str] = BACKENDS, processors: Iterable[str] = PROCESSORS,
