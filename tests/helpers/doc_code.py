@@ -32,6 +32,8 @@ from __future__ import annotations
 import contextlib
 import linecache
 import re
+import sys
+import types
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -109,19 +111,32 @@ def python_blocks(page: str | Path) -> list[CodeBlock]:
     return blocks
 
 
+def page_module(name: str) -> dict:
+    """A fresh, empty module registered in ``sys.modules`` under ``name``, as a namespace.
+    Code that looks up its defining module (dataclasses, hence ``ez.Settings``; pickle)
+    needs a real module, which a plain dict passed to ``exec`` is not."""
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    return module.__dict__
+
+
 def run_blocks(blocks: str | Path | Iterable[CodeBlock], namespace: dict | None = None
                ) -> dict:
     """Run the runnable blocks (a page's, or the given ones) in order in one namespace and
-    return it. The namespace starts as ``namespace`` (default: a fresh module-like dict
-    whose ``__name__`` is ``"__doc_page__"``, so ``if __name__ == "__main__":`` guards do
-    not fire); pass the returned dict back to continue where an earlier call stopped."""
+    return it. The namespace starts as ``namespace`` or, by default, a fresh module
+    (``page_module``) named after the page, e.g. ``docpage_tutorials_backends``, whose
+    ``__name__`` is not ``"__main__"`` (``if __name__ == "__main__":`` guards do not fire).
+    Pass the returned dict back to continue where an earlier call stopped."""
     if isinstance(blocks, (str, Path)):
         blocks = python_blocks(blocks)
-    ns = {"__name__": "__doc_page__"} if namespace is None else namespace
+    blocks = list(blocks)
+    if namespace is None:
+        stem = Path(blocks[0].page).with_suffix("").as_posix() if blocks else "empty"
+        namespace = page_module("docpage_" + re.sub(r"\W", "_", stem.removeprefix("docs/")))
     for block in blocks:
         if block.runnable:
-            exec(block.compile(), ns)  # noqa: S102 - running documentation is the point
-    return ns
+            exec(block.compile(), namespace)  # noqa: S102 - running documentation is the point
+    return namespace
 
 
 @contextlib.contextmanager
