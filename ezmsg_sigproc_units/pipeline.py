@@ -1,9 +1,9 @@
 """A declared sequence of our processors run inside one Unit: one ezmsg hop instead of one
 per stage, with the same output stream as the chain of separate Units.
 
-In one process ezmsg's transport costs tens of microseconds per hop, far more than most of
-our processors spend on a small chunk, so a chain of five Units spends most of its time
-moving messages. ``Pipeline`` runs the stages in turn inside one Unit:
+In one process ezmsg's transport costs tens of microseconds per hop, as much as or more
+than many of our processors spend on a small chunk, so a chain of small stages spends much
+of its time moving messages. ``Pipeline`` runs the stages in turn inside one Unit:
 
 .. code-block:: python
 
@@ -12,9 +12,9 @@ moving messages. ``Pipeline`` runs the stages in turn inside one Unit:
     PIPE = Pipeline(PipelineSettings(stages=(
         ButterworthFilterSettings(axis="time", order=4, cuton=1.0, cutoff=100.0),
         WindowSettings(axis="time", newaxis="win", window_dur=0.5, window_shift=0.1),
-        SpectrumSettings(axis="time"),
+        SpectrumSettings(axis="time", transform=SpectralTransform.REL_POWER),
         RangedAggregateSettings(axis="freq", bands=[(8.0, 12.0)]),
-        LogSettings(),
+        LogSettings(clip_zero=True),
     )))
 
 Each stage is declared by its settings; its Unit is the one Unit of ours that takes that
@@ -34,7 +34,7 @@ do), a stage with another Unit is built afresh. An update that fails validation 
 in one line and leaves the running pipeline untouched.
 
 ``ezmsg mermaid`` shows a Unit under the name it was given; ``pipeline_name(settings)``
-gives a name that lists the stages.
+gives a name that lists the stages. See ``docs/pipeline.md``.
 """
 
 from __future__ import annotations
