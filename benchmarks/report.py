@@ -7,6 +7,7 @@ alone (``plot``), so the docs build (``docs/figures/benchmarks.py``) draws the s
     python -m benchmarks.report --quick       # three points, numpy only: a smoke run
     python -m benchmarks.report --plot-only   # redraw the PNGs and the tables from the JSON
     python -m benchmarks.report --backends numpy array_api_strict   # chosen backends
+    python -m benchmarks.report --backends numpy torch:cuda cupy     # a GPU beside numpy
 
 ``make bench`` calls ``run()``, which prints the Markdown it writes.
 """
@@ -244,8 +245,8 @@ def markdown(results: dict) -> str:
         missing = [b for b in backends if b not in peer_backends and
                    not any(k.startswith(b + "/") for k in fails)]
         if missing:
-            notes.append(f"- {', '.join(missing)}: not installed in the peer's environment "
-                         "(`.venv-peer`: ezmsg-sigproc with numpy and torch)")
+            notes.append(f"- {', '.join(missing)}: not run for the peer (its environment, "
+                         "`.venv-peer`, holds ezmsg-sigproc with numpy and CPU torch only)")
     else:
         notes.append(f"- not measured: {peer.get('note')}")
     out += (notes or ["- nothing failed"]) + [""]
@@ -372,8 +373,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="three points, numpy, no peer")
     ap.add_argument("--plot-only", action="store_true", help="redraw from results.json")
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--backends", nargs="+", help="default: numpy torch jax mlx "
-                    "(array_api_strict may be added)")
+    ap.add_argument("--backends", nargs="+", help="default: numpy torch jax mlx; also "
+                    "array_api_strict, cupy, or name:device such as torch:cuda")
     args = ap.parse_args()
     if args.plot_only:
         results = load(args.out / "results.json")

@@ -180,19 +180,38 @@ def _kernel(name: str, xp: Any, dev: Any, C: int) -> Callable[[Any], Any]:
 
 
 def _wait(out: Any) -> None:
+    """Until ``out`` is computed: MLX evaluated, JAX waited for, a CUDA stream synchronised."""
     from ezmsg_sigproc_units._backend import materialize
 
     data = out.data if isinstance(out, AxisArray) else out
-    if data is not None:
-        materialize(data)  # MLX: evaluate
-        getattr(data, "block_until_ready", lambda: None)()  # JAX: wait
+    if data is None:
+        return
+    materialize(data)
+    getattr(data, "block_until_ready", lambda: None)()
+    if getattr(getattr(data, "device", None), "type", None) == "cuda":  # torch on a GPU
+        import torch
+
+        torch.cuda.synchronize(data.device)
+    elif type(data).__module__.startswith("cupy"):
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+
+
+def backend_device(spec: str) -> tuple[str, str | None]:
+    """``"torch"`` -> ``("torch", "cpu")``; ``"torch:cuda"`` -> ``("torch", "cuda")``: a
+    backend name and the device to run on (torch and JAX default to the CPU here, the
+    others to their default device)."""
+    name, _, device = spec.partition(":")
+    return name, device or ("cpu" if name in ("torch", "jax") else None)
 
 
 def ours_point(backend: str, name: str, T: int, C: int) -> dict[str, float]:
-    """Ours and the bare kernel at one point, timed in alternating batches: us per chunk."""
+    """Ours and the bare kernel at one point, timed in alternating batches: us per chunk.
+    ``backend`` is a name, or ``name:device`` (e.g. ``torch:cuda``)."""
     from ezmsg_sigproc_units._backend import asarray, resolve
 
-    xp, dev = resolve(backend, "cpu" if backend in ("torch", "jax") else None)
+    xp, dev = resolve(*backend_device(backend))
     data = asarray(xp, host_chunk(T, C), dtype=xp.float32, device=dev)
     msgs = messages(data, T)
     proc, step = make_processor(name), _kernel(name, xp, dev, C)
@@ -207,8 +226,10 @@ def ours_point(backend: str, name: str, T: int, C: int) -> dict[str, float]:
 
 
 def available_backends(backends: Iterable[str] = BACKENDS) -> list[str]:
-    """``backends`` (``_backend`` names; ``array_api_strict`` too) that are installed."""
-    return [b for b in backends if b == "numpy" or importlib.util.find_spec(b)]
+    """``backends`` (``_backend`` names, ``array_api_strict`` too, each optionally
+    ``:device``) whose library is installed."""
+    return [b for b in backends
+            if b == "numpy" or importlib.util.find_spec(backend_device(b)[0])]
 
 
 def run_ours(backends: Iterable[str] = BACKENDS, processors: Iterable[str] = PROCESSORS,
@@ -223,7 +244,7 @@ def run_ours(backends: Iterable[str] = BACKENDS, processors: Iterable[str] = PRO
                 row = {"processor": name, "backend": backend, "chunk": T, "channels": C}
                 row.update(ours_point(backend, name, T, C))
                 rows.append(row)
-                log(f"{name:9s} {backend:6s} {T:5d}x{C:<5d} {row['ours_us']:10.1f} us "
+                log(f"{name:9s} {backend:10s} {T:5d}x{C:<5d} {row['ours_us']:10.1f} us "
                     f"(kernel {row['kernel_us']:.1f}) [{time.perf_counter() - t0:.1f} s]")
     return rows
 
