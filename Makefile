@@ -30,7 +30,8 @@ run: $(VENV)/.base
 test: $(VENV)/.test
 	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadgroup
 
-## bench: tables of per-call cost and import cost (numbers, not assertions).
+## bench: tables of per-call cost and import cost (numbers, not assertions); also writes the
+## report in benchmarks/results/ (results.md, results.json, PNG plots).
 bench: $(VENV)/.bench
 	$(PY) -m benchmarks.run
 

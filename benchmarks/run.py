@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 import platform
 
-from . import conditioning, graph, imports, large_chunks, learn, spectral, transformers, window
+from . import (
+    conditioning,
+    graph,
+    imports,
+    large_chunks,
+    learn,
+    report,
+    spectral,
+    transformers,
+    window,
+)
 from . import filter as filter_bench
 
 
@@ -23,6 +33,7 @@ def main() -> None:
     print(spectral.run())
     print(filter_bench.run())
     print(large_chunks.run())
+    print(report.run())  # also writes benchmarks/results/ (tables, JSON, plots)
     print(imports.run())
 
 
