@@ -50,7 +50,7 @@ from ._pipeline_stages import Stage, resolve_unit, same_settings
 from ._units import TransformerUnit
 
 __all__ = ["Pipeline", "PipelineSettings", "PipelineTransformer", "StageSettings", "pipeline",
-           "pipeline_name"]
+           "pipeline_name", "stage_names"]
 
 
 class PipelineSettings(ez.Settings):

@@ -16,12 +16,15 @@ from ezmsg.core.graphserver import GraphService
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from examples.common import Watchdog, WatchdogSettings
+from ezmsg_sigproc_units._pipeline_stages import resolve_unit
 from ezmsg_sigproc_units.aggregate import (
     AggregationFunction,
     RangedAggregate,
     RangedAggregateSettings,
     RangedAggregateTransformer,
 )
+from ezmsg_sigproc_units.bandpower import BandPowerSettings
+from ezmsg_sigproc_units.binned_aggregate import BinnedAggregateSettings
 from ezmsg_sigproc_units.butterworthfilter import (
     ButterworthFilter,
     ButterworthFilterSettings,
@@ -41,6 +44,7 @@ from ezmsg_sigproc_units.pipeline import (
     pipeline_name,
 )
 from ezmsg_sigproc_units.sampler import SamplerSettings
+from ezmsg_sigproc_units.spectrogram import SpectrogramSettings
 from ezmsg_sigproc_units.spectrum import (
     SpectralTransform,
     Spectrum,
@@ -54,6 +58,7 @@ from ezmsg_sigproc_units.testing import (
     split_message,
     time_signal,
 )
+from ezmsg_sigproc_units.welch import WelchSettings
 from ezmsg_sigproc_units.window import Window, WindowSettings, WindowTransformer
 from tests.helpers.graph import (
     ChunkSource,
@@ -138,6 +143,23 @@ def test_unit_publishes_what_the_chain_of_units_publishes(backend, newaxis):
         got = _drive([Pipeline(PipelineSettings(stages=stages))], chunks)
         assert want, "the chain published nothing: the test would prove nothing"
         _assert_same_stream(got, want)
+
+
+@pytest.mark.parametrize("stages", [
+    (ScaleSettings(scale=2.0), BandPowerSettings(
+        spectrogram_settings=SpectrogramSettings(window_dur=0.2, window_shift=0.1),
+        bands=[(10.0, 40.0)])),
+    (BinnedAggregateSettings(bin_duration=0.05), LOG),
+    (WelchSettings(segment_dur=0.1, n_segments=2), ScaleSettings(scale=0.5)),
+    ((DetrendUnit, EWMASettings(time_constant=0.1)), SpectrogramSettings(
+        window_dur=0.1, window_shift=0.05), ScaleSettings(scale=3.0)),
+], ids=["bandpower", "binned", "welch", "detrend-spectrogram"])
+def test_other_windowed_families_publish_as_their_units(stages):
+    chunks = _chunks(None, 200, [0, 1, 23, 0, 60, 1, 55, 60])
+    units = [unit(s) for unit, s in (resolve_unit(e, "stage") for e in stages)]
+    want = _drive(units, chunks)
+    assert want
+    _assert_same_stream(_drive([Pipeline(PipelineSettings(stages=stages))], chunks), want)
 
 
 def test_offline_call_runs_the_stages_in_turn():
