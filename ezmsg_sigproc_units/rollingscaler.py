@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 import ezmsg.core as ez
-from ezmsg.baseproc import BaseAdaptiveTransformer, BaseAdaptiveTransformerUnit, processor_state
+from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray, LinearAxis
 
 from ._backend import compile_kernel, float_dtype_for, namespace_and_device, zeros
@@ -32,6 +32,7 @@ from ._kernels import axes as _axes
 from ._kernels import scaling as _sc
 from ._messages import axis_index, replace_data
 from ._processors import StreamAxisMixin
+from ._units import AdaptiveUnit
 from ._validate import check_count, check_real
 
 
@@ -183,7 +184,7 @@ class RollingScalerProcessor(StreamAxisMixin, BaseAdaptiveTransformer[
         return replace_data(message, _axes.from_time_major(xp, y, inner, ix))
 
 
-class RollingScalerUnit(BaseAdaptiveTransformerUnit[
+class RollingScalerUnit(AdaptiveUnit[
         RollingScalerSettings, AxisArray, AxisArray, RollingScalerProcessor]):
     """Unit of ``RollingScalerProcessor``: ``INPUT_SIGNAL`` is scaled; ``INPUT_SAMPLE``
     messages update the statistics (``partial_fit``)."""
