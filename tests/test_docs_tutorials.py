@@ -16,7 +16,14 @@ import pytest
 
 from examples.common import Watchdog, WatchdogSettings
 from ezmsg_sigproc_units.testing import Backend
-from tests.helpers.doc_code import ROOT, CodeBlock, private_ez_run, python_blocks, run_blocks
+from tests.helpers.doc_code import (
+    ROOT,
+    CodeBlock,
+    private_ez_run,
+    python_blocks,
+    run_blocks,
+    shown_output,
+)
 
 TUTORIALS = ROOT / "docs" / "tutorials"
 PAGES = ("bandpower-bci", "backends", "custom-processor", "migrating")
@@ -46,21 +53,17 @@ def _run_graph(blocks: list[CodeBlock], deadline: float = 30.0) -> tuple[dict, l
     return ns, calls
 
 
-def _text_after(page: str, block: CodeBlock) -> str:
-    """The ```text block that follows ``block`` on the page (its shown output)."""
-    lines = (TUTORIALS / f"{page}.md").read_text().splitlines()
-    rest = "\n".join(lines[block.line - 1 + block.code.count("\n"):])
-    rest = re.split(r"\n```python", rest)[0]  # before the next code block
-    m = re.search(r"```text\n(.*?)```", rest, re.S)
-    assert m, f"{page}: no output shown after block {block.number}"
-    return m.group(1)
+def _shown(page: str, block: CodeBlock) -> str:
+    text = shown_output(block)
+    assert text is not None, f"{page}: no output shown after block {block.number}"
+    return text
 
 
 def _assert_shown(out: str, page: str, blocks: list[CodeBlock]) -> None:
     """Each printing block's shown output (the ```text block after it) is in ``out``."""
     for block in blocks:
         if block.runnable and "print(" in block.code:
-            shown = _text_after(page, block).strip()
+            shown = _shown(page, block).strip()
             assert shown in out, f"{page} block {block.number}: shown {shown!r}, printed {out!r}"
 
 
@@ -97,6 +100,7 @@ def test_doc_code_runs_blocks_in_order_in_one_namespace(tmp_path):
     blocks = python_blocks(page)
     assert [(b.number, b.line, b.runnable) for b in blocks] == [
         (1, 4, True), (2, 8, False), (3, 12, True), (4, 20, True)]
+    assert [shown_output(b) for b in blocks] == [None, None, "not python\n", None]
     ns = run_blocks(blocks[:3])
     assert (ns["a"], ns["b"]) == (1, 2)
     with pytest.raises(ValueError, match="20") as info:
@@ -170,7 +174,7 @@ def test_custom_processor_tests_catch_a_forgotten_state_and_device():
 
 def test_migrating_offline(capsys):
     run_blocks(_offline("migrating"))
-    assert capsys.readouterr().out == _text_after("migrating", _blocks("migrating")[-1])
+    assert capsys.readouterr().out == _shown("migrating", _blocks("migrating")[-1])
 
 
 # ---- graphs -----------------------------------------------------------------------------
@@ -205,7 +209,7 @@ def test_custom_processor_graph(capfd):
     blocks = _blocks("custom-processor")
     graph = _graph_block("custom-processor")
     _run_graph([b for b in blocks if b.number <= graph.number])
-    assert _text_after("custom-processor", graph) in capfd.readouterr().out
+    assert _shown("custom-processor", graph) in capfd.readouterr().out
 
 
 @pytest.mark.slow
@@ -214,4 +218,4 @@ def test_custom_processor_graph(capfd):
 def test_migrating_graph(capfd):
     graph = _graph_block("migrating")
     _run_graph([graph])
-    assert _text_after("migrating", graph) in capfd.readouterr().out
+    assert _shown("migrating", graph) in capfd.readouterr().out

@@ -22,6 +22,9 @@ Typical use::
     blocks = python_blocks("docs/getting-started.md")       # or pick and choose
     run_blocks(blocks[:2], namespace=ns)
 
+``shown_output(block)`` is the ```` ```text ```` block a page shows after a code block (what it
+prints), for tests that compare.
+
 For pages whose code calls ``ez.run(...)``, ``private_ez_run()`` makes those calls use a
 private graph server on a free port and a unique root name, so the page's code can stay
 exactly what a reader would type.
@@ -109,6 +112,18 @@ def python_blocks(page: str | Path) -> list[CodeBlock]:
                                     runnable=SKIP_WORD not in words[1:]))
         i = j + 1
     return blocks
+
+
+def shown_output(block: CodeBlock) -> str | None:
+    """The output the page shows for ``block``: the first ```` ```text ```` block after it
+    and before the next Python block, or None when there is none."""
+    path = Path(block.page)
+    lines = (path if path.is_absolute() else ROOT / path).read_text(encoding="utf-8")
+    lines = lines.splitlines()
+    after = "\n".join(lines[block.line - 1 + block.code.count("\n"):])  # from its closing fence
+    after = re.split(r"\n {0,3}(?:```|~~~)\s*(?:python|py)\b", after)[0]
+    m = re.search(r"```text\n(.*?)```", after, re.S)
+    return None if m is None else m.group(1)
 
 
 def page_module(name: str) -> dict:
