@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import typing
@@ -46,15 +47,13 @@ a fault of the code, not of the message, and propagates after the state is put b
 _DROPPED = object()
 
 
-def is_malformed(message: typing.Any, exc: BaseException) -> bool:
+def is_malformed(message: typing.Any, exc: Exception) -> bool:
     """True when ``exc``, raised while processing ``message``, blames the message: a
     ``MALFORMED_INPUT`` error, or any error on a message that is not a well-formed AxisArray
     (not an AxisArray; data without an integer ``ndim``, a ``shape`` and a ``dtype``; dims not
     one distinct name per data dimension)."""
-    if isinstance(exc, MALFORMED_INPUT):
+    if isinstance(exc, MALFORMED_INPUT) or not isinstance(message, AxisArray):
         return True
-    if not isinstance(exc, Exception) or not isinstance(message, AxisArray):
-        return isinstance(exc, Exception)
     data, dims = message.data, message.dims
     ndim = getattr(data, "ndim", None)
     return (not isinstance(ndim, int) or getattr(data, "shape", None) is None
@@ -106,12 +105,16 @@ def _stateful_parts(proc: typing.Any, seen: set[int] | None = None) -> list[Base
     return found
 
 
+_CONTAINERS = (dict, list, collections.deque, set)
+
+
 def _snapshot(proc: BaseStatefulProcessor) -> tuple:
     """What a reset may change: the processor's attributes (its hash, the state object, the
-    caches it keeps) and the state's fields, with dicts and lists among them copied. Arrays
-    are shared, not copied: a reset allocates new ones rather than writing into the old."""
+    caches it keeps) and the state's fields, with the containers among them (dict, list,
+    deque, set) copied. Arrays are shared, not copied: a reset allocates new ones rather than
+    writing into the old."""
     state = proc.__dict__.get("_state")
-    fields = {k: (v.copy() if type(v) in (dict, list) else v)
+    fields = {k: (copy.copy(v) if type(v) in _CONTAINERS else v)
               for k, v in getattr(state, "__dict__", {}).items()}
     return proc, proc.__dict__.copy(), state, fields
 
@@ -219,15 +222,49 @@ class FaultContainment:
         try:
             result = await getattr(proc, method)(message)
         except Exception as exc:
-            _restore(snapshots)
-            if not is_malformed(message, exc):
+            if not self._dropped(snapshots, message, exc, is_malformed(message, exc)):
                 raise
-            self._drop(message, exc)
             return _DROPPED
         if snapshots:  # a reset went through: keep it, and guard what it built
             snapshots.clear()
             self._guard(proc)
         return result
+
+    def _run_input(self, step: typing.Callable[[typing.Any], typing.Any], message: typing.Any,
+                   axisarray: bool = True) -> typing.Any:
+        """``step(processor)`` for a ``message`` on another input of the Unit (a trigger, a
+        reference), with the signal's fault handling: None for a malformed message (only
+        ``MALFORMED_INPUT`` errors count when the input does not carry AxisArrays). Such
+        messages are rare, so the state is saved before every one, not only at resets: a
+        trigger queued before it proves bad is taken out again. A pending settings update is
+        prepared again afterwards, so that it includes the message."""
+        pending, self._pending = self._pending, None
+        proc = self.processor
+        snapshots = self._snapshots if proc is self._guarded else self._guard(proc)
+        snapshots += [_snapshot(part) for part in _stateful_parts(proc)]
+        try:
+            result = step(proc)
+        except Exception as exc:
+            malformed = is_malformed(message, exc) if axisarray else isinstance(
+                exc, MALFORMED_INPUT)
+            if not self._dropped(snapshots, message, exc, malformed):
+                raise
+            return None
+        finally:
+            if pending is not None:
+                self._settings_update(pending[1])
+        if snapshots:
+            snapshots.clear()
+            self._guard(proc)
+        return result
+
+    def _dropped(self, snapshots: list, message: typing.Any, exc: Exception,
+                 malformed: bool) -> bool:
+        """After ``exc``: the state put back; a ``malformed`` message logged and counted."""
+        _restore(snapshots)
+        if malformed:
+            self._drop(message, exc)
+        return malformed
 
     def _drop(self, message: typing.Any, exc: Exception) -> None:
         self.dropped_messages += 1

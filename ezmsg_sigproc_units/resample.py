@@ -307,8 +307,11 @@ class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, Resample
     @ez.subscriber(INPUT_REFERENCE)
     @ez.publisher(WindowedUnit.OUTPUT_SIGNAL)
     async def on_reference(self, message: AxisArray) -> Any:
-        self.processor.push_reference(message)
-        out = self.processor.drain_reference()  # outputs the signal already received completes
+        def push(processor: ResampleTransformer) -> AxisArray | None:
+            processor.push_reference(message)
+            return processor.drain_reference()  # what the signal already received completes
+
+        out = self._run_input(push, message)
         if out is not None and not has_no_windows(out, (self.processor.state.axis,)):
             for msg in self._outputs(message, out):
                 materialize(msg.data)

@@ -205,7 +205,7 @@ class Sampler(WindowedUnit[SamplerSettings, AxisArray, AxisArray, SamplerTransfo
     @ez.subscriber(INPUT_TRIGGER)
     @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
     async def on_trigger(self, msg: SampleTriggerMessage) -> typing.AsyncGenerator:
-        for epoch in self.processor.push_trigger(msg):
+        for epoch in self._run_input(lambda p: p.push_trigger(msg), msg, False) or ():
             materialize(epoch.data)
             yield self.OUTPUT_SIGNAL, epoch
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
+import subprocess
+import sys
+import time
 import typing
+import uuid
+from pathlib import Path
 
 import ezmsg.core as ez
 import numpy as np
@@ -32,6 +38,7 @@ from ezmsg_sigproc_units.butterworthfilter import (
     ButterworthFilterTransformer,
 )
 from ezmsg_sigproc_units.spectrogram import SpectrogramSettings
+from ezmsg_sigproc_units.testing.graph import free_port
 from ezmsg_sigproc_units.window import Window, WindowSettings
 
 FS, N_CH, CHUNK = 200.0, 3, 40
@@ -187,6 +194,27 @@ def test_a_programming_error_propagates_with_the_state_kept(caplog):
     assert unit.dropped_messages == 0 and not _warnings(caplog)
 
 
+def test_a_malformed_trigger_is_dropped_and_later_triggers_still_work(caplog):
+    """A second input (Sampler's triggers) gets the same handling; the trigger queue, which a
+    bad trigger joined before it failed, is put back."""
+    from ezmsg_sigproc_units.sampler import Sampler, SamplerSettings, SampleTriggerMessage
+
+    async def run() -> tuple[ez.Unit, list]:
+        unit = await _started(lambda: Sampler(SamplerSettings(buffer_dur=2.0,
+                                                              period=(0.0, 0.1))))
+        await _feed(unit, [chunk(i) for i in range(5)])
+        shapes = []
+        for trig in (SampleTriggerMessage(timestamp="0.2"), SampleTriggerMessage(timestamp=0.5)):
+            shapes += [out.data.shape async for _, out in unit.on_trigger(trig)]
+        return unit, shapes
+
+    unit, shapes = asyncio.run(run())
+    assert shapes == [(20, N_CH)] and unit.dropped_messages == 1
+    (line,) = _warnings(caplog)
+    assert "Sampler: dropped a malformed message (payload SampleTriggerMessage): TypeError" \
+        in line
+
+
 # ---- live settings -----------------------------------------------------------------------
 
 def _butter(**kw: typing.Any) -> ButterworthFilter:
@@ -303,3 +331,146 @@ def _later(msg: AxisArray, k: int) -> AxisArray:
         new = AxisArray.TimeAxis(fs=1.0 / ax.gain, offset=ax.offset + k * n * ax.gain)
     return AxisArray(msg.data, dims=list(msg.dims), axes={**msg.axes, "time": new},
                      key=msg.key, attrs=dict(msg.attrs))
+
+
+# ---- a subscriber restarted mid-stream ---------------------------------------------------
+
+PUB_ROOT = "FAULTPUB"
+TOPIC = f"{PUB_ROOT}/SRC/OUTPUT_SIGNAL"
+BAD_EVERY = 25
+"""The publisher sends a string instead of every 25th chunk (the filter drops it)."""
+
+
+class SeqSourceSettings(ez.Settings):
+    progress: str
+    """File the number of messages sent so far is written to (every 10)."""
+    stop: str
+    """The source ends the graph once this file exists."""
+    rate: float = 200.0
+
+
+class SeqSource(ez.Unit):
+    """Chunks of the test stream, numbered in ``attrs["seq"]``, at ``rate`` per second."""
+
+    SETTINGS = SeqSourceSettings
+    OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
+
+    @ez.publisher(OUTPUT_SIGNAL)
+    async def send(self) -> typing.AsyncGenerator:
+        s, seq, t0 = self.SETTINGS, 0, time.monotonic()
+        while not os.path.exists(s.stop):
+            if seq % BAD_EVERY == BAD_EVERY - 1:
+                yield self.OUTPUT_SIGNAL, f"malformed {seq}"
+            else:
+                msg = chunk(seq % 20)
+                msg.axes["time"] = AxisArray.TimeAxis(fs=FS, offset=seq * CHUNK / FS)
+                msg.attrs["seq"] = seq
+                yield self.OUTPUT_SIGNAL, msg
+            seq += 1
+            if seq % 10 == 0:
+                Path(s.progress + ".tmp").write_text(str(seq))
+                os.replace(s.progress + ".tmp", s.progress)
+            await asyncio.sleep(max(0.0, t0 + seq / s.rate - time.monotonic()))
+        raise ez.NormalTermination
+
+
+class SeqSinkSettings(ez.Settings):
+    path: str
+
+
+class SeqSink(ez.Unit):
+    """Appends each message's ``attrs["seq"]`` to a file, one line each, as it arrives."""
+
+    SETTINGS = SeqSinkSettings
+    INPUT_SIGNAL = ez.InputStream(AxisArray)
+
+    @ez.subscriber(INPUT_SIGNAL)
+    async def on_signal(self, msg: AxisArray) -> None:
+        with open(self.SETTINGS.path, "a") as f:
+            f.write(f"{msg.attrs['seq']}\n")
+
+
+def _main(argv: list[str]) -> None:
+    """``publish HOST:PORT DIR`` or ``subscribe HOST:PORT DIR NAME``: one graph on the given
+    graph server (this file run as a script by the restart test)."""
+    mode, (host, port), folder = argv[0], argv[1].split(":"), Path(argv[2])
+    addr = (host, int(port))
+    if mode == "publish":
+        src = SeqSource(SeqSourceSettings(progress=str(folder / "progress"),
+                                          stop=str(folder / "stop")))
+        ez.run(components={"SRC": src}, root_name=PUB_ROOT, graph_address=addr)
+        return
+    name = argv[3]
+    filt = ButterworthFilter(ButterworthFilterSettings(order=4, cuton=5.0, cutoff=30.0))
+    sink = SeqSink(SeqSinkSettings(path=str(folder / f"{name}.seq")))
+    ez.run(components={"FILTER": filt, "SINK": sink}, root_name=name, graph_address=addr,
+           connections=((TOPIC, filt.INPUT_SIGNAL), (filt.OUTPUT_SIGNAL, sink.INPUT_SIGNAL)))
+
+
+def _seqs(path: Path) -> list[int]:
+    return [int(v) for v in path.read_text().split()] if path.exists() else []
+
+
+def _wait(cond: typing.Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_restarted_subscriber_resumes_and_the_publisher_never_stops(tmp_path):
+    from ezmsg.core.graphserver import GraphServer
+
+    addr = ("127.0.0.1", free_port())
+    server = GraphServer()
+    server.start(addr)
+    procs: dict[str, subprocess.Popen] = {}
+
+    def spawn(name: str, *args: str) -> subprocess.Popen:
+        log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "tests.test_faults", *args], stdout=log,
+            stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+        return procs[name]
+
+    def progress() -> int:
+        p = tmp_path / "progress"
+        return int(p.read_text()) if p.exists() else 0
+
+    where = f"{addr[0]}:{addr[1]}"
+    sub_a, sub_b = f"FAULTSUB_{uuid.uuid4().hex[:6]}", f"FAULTSUB_{uuid.uuid4().hex[:6]}"
+    try:
+        spawn("sub_a", "subscribe", where, str(tmp_path), sub_a)
+        spawn("pub", "publish", where, str(tmp_path))
+        _wait(lambda: len(_seqs(tmp_path / f"{sub_a}.seq")) >= 30, "the first subscriber")
+        procs["sub_a"].kill()  # a crash: no clean-up of any kind
+        procs["sub_a"].wait(10)
+        killed_at = progress()
+        _wait(lambda: progress() >= killed_at + 40, "the publisher, while no one listens")
+        spawn("sub_b", "subscribe", where, str(tmp_path), sub_b)
+        _wait(lambda: len(_seqs(tmp_path / f"{sub_b}.seq")) >= 60, "the new subscriber")
+        (tmp_path / "stop").touch()
+        assert procs["pub"].wait(20) == 0
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        server.stop()
+
+    before, after = _seqs(tmp_path / f"{sub_a}.seq"), _seqs(tmp_path / f"{sub_b}.seq")
+    assert after[0] > before[-1] + 40  # it got what was sent after it started ...
+    expected = [s for s in range(after[0], after[-1] + 1) if s % BAD_EVERY != BAD_EVERY - 1]
+    assert after == expected  # ... every chunk in order, each malformed one dropped
+    pub_log = (tmp_path / "pub.log").read_text()
+    assert "Exception" not in pub_log and "Traceback" not in pub_log, pub_log
+    sub_log = (tmp_path / "sub_b.log").read_text()
+    assert f"{sub_b}/FILTER: dropped a malformed message (payload str): " in sub_log, sub_log
+    assert "Traceback" not in sub_log, sub_log
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
