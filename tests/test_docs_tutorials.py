@@ -194,12 +194,14 @@ def test_bandpower_bci_graph(capfd):
 @pytest.mark.slow
 @pytest.mark.xdist_group("graph")
 @pytest.mark.timeout(90)
-def test_backends_graph():
+def test_backends_graph(capfd):
     pytest.importorskip("torch")
-    first = _blocks("backends")[0]
-    assert "installed =" in first.code
-    ns, _ = _run_graph([first, _graph_block("backends")])
+    first, graph = _blocks("backends")[0], _graph_block("backends")
+    assert "installed =" in first.code  # all the graph needs from the page's offline part
+    ns, _ = _run_graph([first, graph])
     assert ns["BACKEND"] == "torch"
+    # the Report sink ended the run (not the watchdog) after 30 windows computed on torch
+    assert _shown("backends", graph) in capfd.readouterr().out
 
 
 @pytest.mark.slow
