@@ -146,7 +146,7 @@ def pid_rss(pid: int) -> int | None:
 class TreeSampler:
     """A thread sampling the RSS of this process and all its descendants (the graph server
     thread lives here; ezmsg's sink process and multiprocessing's resource tracker are
-    children) every ``period`` s while the graph runs: {pid: [(s since start, bytes)]}."""
+    children) every ``period`` s while the graph runs: {pid: [(perf_counter(), bytes)]}."""
 
     def __init__(self, period: float = 0.5) -> None:
         self.period, self.samples = period, {}
@@ -154,9 +154,8 @@ class TreeSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        t0 = time.monotonic()
         while True:
-            t = time.monotonic() - t0
+            t = time.perf_counter()
             for pid in process_tree(os.getpid()):
                 rss = pid_rss(pid)
                 if rss is not None:
@@ -165,6 +164,7 @@ class TreeSampler:
                 return
 
     def __enter__(self) -> TreeSampler:
+        self.t_start = time.perf_counter()
         self._thread.start()
         return self
 
@@ -172,10 +172,16 @@ class TreeSampler:
         self._stop.set()
         self._thread.join()
 
-    def by_fraction(self) -> dict[int, list[tuple[float, int]]]:
-        """Each process's samples with times as fractions of the sampled span."""
-        end = max((t for v in self.samples.values() for t, _ in v), default=0.0) or 1.0
-        return {pid: [(t / end, r) for t, r in v] for pid, v in self.samples.items()}
+    def by_fraction(self, t_end: float | None) -> dict[int, list[tuple[float, int]]]:
+        """Each process's samples up to ``t_end`` (a ``perf_counter()`` time: the sink's
+        last message; the tear-down after it is not the run), with times as fractions of the
+        span from the start."""
+        if t_end is None:
+            t_end = max((t for v in self.samples.values() for t, _ in v), default=0.0)
+        span = max(t_end - self.t_start, 1e-9)
+        out = {pid: [((t - self.t_start) / span, r) for t, r in v if t <= t_end]
+               for pid, v in self.samples.items()}
+        return {pid: v for pid, v in out.items() if v}
 
 
 class SeqCheck:
@@ -323,7 +329,7 @@ class SoakSink(ez.Unit):
         rec = {**st.probe.end(), "count": check.count, "expected_next": check.expected,
                "lost": check.lost + max(0, s.n - check.expected), "late": check.late,
                "bad": st.bad, "errors": check.errors,
-               "rate": (check.count - 1) / span if span > 0 else 0.0,
+               "rate": (check.count - 1) / span if span > 0 else 0.0, "t_last": st.t_last,
                "latency": {"mean": float(lat.mean()) if lat.size else None,
                            "p50": q(0.5), "p99": q(0.99),
                            "max": float(lat.max()) if lat.size else None}}
@@ -395,7 +401,7 @@ def soak(n: int, two_processes: bool, tmp: str | Path, deadline: float | None = 
     shm = sorted({*(src or {}).get("shm", []), *(sink or {}).get("shm", [])})
     result = {"n": n, "two_processes": two_processes, "source": src, "sink": sink,
               "shm_seen": shm, "shm_left": [p for p in shm if os.path.exists(p)],
-              "wall": wall, "tree": tree.by_fraction()}
+              "wall": wall, "tree": tree.by_fraction((sink or {}).get("t_last"))}
     result["violations"] = violations(result)
     return result
 
@@ -478,8 +484,9 @@ def summary(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
         f"RSS (MiB): the source's and the sink's process sample their own {N_RSS} times "
         "by message count; a thread of the driver samples every process of the run (itself, "
-        "the sink's process, multiprocessing's resource tracker) every 0.5 s (tree rows, "
-        "fractions of the wall time; a process with fewer than 10 samples is not judged). "
+        "the sink's process, multiprocessing's resource tracker) every 0.5 s until the sink's "
+        "last message (tree rows; warm-up by wall time; a process with fewer than 10 samples "
+        "is not judged). "
         f"Growth = the largest sample after the first {WARMUP:.0%} over the sample at "
         f"{WARMUP:.0%} (limit +{MAX_GROWTH:.0%}).", "",
         "| processes | process | pid | RSS at start | at 10 % | max after | at end | growth |",
@@ -497,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"messages with the sink in a second process (0 skips it; {N_CROSS:,})")
     p.add_argument("--json", metavar="PATH", help="also write the raw results there")
     args = p.parse_args(argv)
-    logging.getLogger("ezmsg").setLevel(logging.WARNING)
+    # ERROR: a saturated graph logs ezmsg's "under subscriber backpressure" warning all along
+    logging.getLogger("ezmsg").setLevel(logging.ERROR)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n, two in ((args.n_local, False), (args.n_cross, True)):
