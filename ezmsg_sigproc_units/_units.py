@@ -307,7 +307,9 @@ class FaultContainment:
             return result
         self._pending = None
         self.processor = candidate
-        self.apply_settings(settings)
+        # What the processor made of them (a Pipeline turns a one-stage update into its whole
+        # settings); the settings sent when it keeps none.
+        self.apply_settings(getattr(candidate, "settings", settings))
         return result
 
 

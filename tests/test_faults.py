@@ -408,7 +408,8 @@ def _main(argv: list[str]) -> None:
 
 
 def _seqs(path: Path) -> list[int]:
-    return [int(v) for v in path.read_text().split()] if path.exists() else []
+    """The numbers a sink recorded (complete lines only: a killed sink may leave half a line)."""
+    return [int(v) for v in path.read_text().split("\n")[:-1]] if path.exists() else []
 
 
 def _wait(cond: typing.Callable[[], bool], what: str, seconds: float = 20.0) -> None:
