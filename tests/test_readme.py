@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.doc_code import python_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
-BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+BLOCKS = [b.code for b in python_blocks(ROOT / "README.md")]
 
 
 def test_readme_has_the_two_examples():
