@@ -297,7 +297,7 @@ class BaseAdaptiveDecompUnit(
 
     @ez.subscriber(AdaptiveUnit.INPUT_SAMPLE)
     async def on_sample(self, msg: AxisArray) -> None:
-        await self.processor.apartial_fit(msg)
+        await self._run_processor("apartial_fit", msg)  # the bases' fault handling
 
 
 class IncrementalPCAUnit(BaseAdaptiveDecompUnit[IncrementalPCASettings,
