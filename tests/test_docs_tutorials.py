@@ -180,7 +180,6 @@ def test_migrating_offline(capsys):
 # ---- graphs -----------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("graph")
 @pytest.mark.timeout(90)
 def test_bandpower_bci_graph(capfd):
     _, calls = _run_graph(_blocks("bandpower-bci"))
@@ -192,7 +191,6 @@ def test_bandpower_bci_graph(capfd):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("graph")
 @pytest.mark.timeout(90)
 def test_backends_graph(capfd):
     pytest.importorskip("torch")
@@ -205,7 +203,6 @@ def test_backends_graph(capfd):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("graph")
 @pytest.mark.timeout(90)
 def test_custom_processor_graph(capfd):
     blocks = _blocks("custom-processor")
@@ -215,7 +212,6 @@ def test_custom_processor_graph(capfd):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("graph")
 @pytest.mark.timeout(90)
 def test_migrating_graph(capfd):
     graph = _graph_block("migrating")

@@ -1,0 +1,293 @@
+"""Fault containment for the Unit bases (``_units.py``; behaviour in docs/robustness.md).
+
+A malformed message is dropped with one WARNING line naming the Unit and the problem, and the
+state a reset replaced while processing it is put back; a settings update is validated, and
+the running processor (with its state) keeps working until a clone holding the update has
+processed its first message. ``FaultContainment`` is the mixin whose methods the bases' tasks
+call.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import functools
+import typing
+
+import ezmsg.core as ez
+from ezmsg.baseproc import BaseProcessor, BaseStatefulProcessor
+from ezmsg.util.messages.axisarray import AxisArray
+
+MALFORMED_INPUT: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError, IndexError)
+"""What a processor raises for input it cannot take (a missing dim or axis, an unsupported
+dtype, an array of the wrong rank): the message is dropped and the stream goes on. Any other
+exception (``AttributeError`` from an AxisArray with array data, ``RuntimeError``, ...) is
+a fault of the code, not of the message, and propagates after the state is put back."""
+
+_DROPPED = object()
+
+
+def is_malformed(message: typing.Any, exc: Exception) -> bool:
+    """True when ``exc``, raised while processing ``message``, blames the message: a
+    ``MALFORMED_INPUT`` error, or any error on a message that is not a well-formed AxisArray
+    (not an AxisArray; data without an integer ``ndim``, a ``shape`` and a ``dtype``; dims not
+    one distinct name per data dimension)."""
+    if isinstance(exc, MALFORMED_INPUT) or not isinstance(message, AxisArray):
+        return True
+    data, dims = message.data, message.dims
+    ndim = getattr(data, "ndim", None)
+    return (not isinstance(ndim, int) or getattr(data, "shape", None) is None
+            or getattr(data, "dtype", None) is None or len(dims) != ndim
+            or len(set(dims)) != len(dims))
+
+
+def describe(message: typing.Any) -> str:
+    """A short description of a message for a log line (never raises)."""
+    if not isinstance(message, AxisArray):
+        return f"payload {type(message).__name__}"
+    data = message.data
+    shape = getattr(data, "shape", None)
+    return (f"AxisArray dims={list(message.dims)} data={type(data).__name__}"
+            f"{'' if shape is None else tuple(shape)} dtype={getattr(data, 'dtype', None)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}{'...' if len(text) > 300 else ''}"
+
+
+def _unit_name(unit: ez.Unit) -> str:
+    """The Unit's graph address; its class name outside a graph."""
+    if unit._location is None or unit._name is None:
+        return type(unit).__name__
+    return unit.address
+
+
+# ---- state snapshots at resets -----------------------------------------------------------
+
+def _stateful_parts(proc: typing.Any, seen: set[int] | None = None) -> list[BaseStatefulProcessor]:
+    """The stateful processors in ``proc``: itself, and those it holds in its attributes,
+    its state's fields or their dicts (a composite's ``_procs``, a design filter's
+    ``state.filter``), recursively."""
+    seen = set() if seen is None else seen
+    if id(proc) in seen:
+        return []
+    seen.add(id(proc))
+    found = [proc] if isinstance(proc, BaseStatefulProcessor) else []
+    held = list(vars(proc).values())
+    state = proc.__dict__.get("_state")
+    if hasattr(state, "__dict__"):
+        held += vars(state).values()
+    for value in held:
+        for item in (value.values() if type(value) is dict else (value,)):
+            if isinstance(item, BaseProcessor):
+                found += _stateful_parts(item, seen)
+    return found
+
+
+_CONTAINERS = (dict, list, collections.deque, set)
+
+
+def _snapshot(proc: BaseStatefulProcessor) -> tuple:
+    """What a reset may change: the processor's attributes (its hash, the state object, the
+    caches it keeps) and the state's fields, with the containers among them (dict, list,
+    deque, set) copied. Arrays are shared, not copied: a reset allocates new ones rather than
+    writing into the old."""
+    state = proc.__dict__.get("_state")
+    fields = {k: (copy.copy(v) if type(v) in _CONTAINERS else v)
+              for k, v in getattr(state, "__dict__", {}).items()}
+    return proc, proc.__dict__.copy(), state, fields
+
+
+def _restore(snapshots: list) -> None:
+    for proc, attrs, state, fields in reversed(snapshots):  # the oldest wins
+        proc.__dict__.clear()
+        proc.__dict__.update(attrs)
+        if fields:
+            state.__dict__.clear()
+            state.__dict__.update(fields)
+    snapshots.clear()
+
+
+def _snapshot_then_reset(proc: typing.Any, reset: typing.Callable, snapshots: list,
+                         *args: typing.Any, **kwargs: typing.Any) -> typing.Any:
+    if proc._hash != -1:  # before the first reset there is nothing to keep
+        snapshots.append(_snapshot(proc))
+    return reset(*args, **kwargs)
+
+
+async def _snapshot_then_areset(proc: typing.Any, reset: typing.Callable, snapshots: list,
+                                *args: typing.Any, **kwargs: typing.Any) -> typing.Any:
+    if proc._hash != -1:
+        snapshots.append(_snapshot(proc))
+    return await reset(*args, **kwargs)
+
+
+def _clone(proc: typing.Any) -> typing.Any:
+    """A copy of ``proc`` that can be updated and run without touching ``proc``: its own
+    attributes, a deep copy of its state (on the state's devices; native fast paths may write
+    into state arrays), the processors it holds cloned, no reset guards. Settings updates
+    are rare, so a copy of the state per update is affordable."""
+    new = copy.copy(proc)
+    attrs = new.__dict__
+    if "_state" in attrs:
+        attrs["_state"] = copy.deepcopy(attrs["_state"])
+    _clone_held(attrs)
+    for part in _stateful_parts(new):
+        vars(part).pop("_reset_state", None)
+        vars(part).pop("_areset_state", None)
+    return new
+
+
+def _clone_held(fields: dict) -> None:
+    for name, value in list(fields.items()):
+        if isinstance(value, BaseProcessor):
+            fields[name] = _clone(value)
+        elif type(value) is dict and any(isinstance(v, BaseProcessor) for v in value.values()):
+            fields[name] = {k: _clone(v) if isinstance(v, BaseProcessor) else v
+                            for k, v in value.items()}
+
+
+def _checked_settings(msg: typing.Any) -> typing.Any:
+    """A copy of the settings ``msg`` with its validation (``__post_init__``) run again: an
+    object that arrived from another process was unpickled, which skips it."""
+    if isinstance(msg, type) or not hasattr(msg, "__dataclass_fields__"):
+        raise TypeError(f"settings: expected a Settings object, got {type(msg).__name__}")
+    checked = copy.copy(msg)
+    post_init = getattr(checked, "__post_init__", None)
+    if post_init is not None:
+        post_init()
+    return checked
+
+
+# ---- the shared fault handling -----------------------------------------------------------
+
+class FaultContainment:
+    """The fault handling the Unit bases share (their tasks call it; see the module doc).
+
+    ``dropped_messages`` and ``rejected_settings`` count what was refused since the Unit
+    started; each refusal is also one WARNING line with the running count."""
+
+    dropped_messages: int = 0
+    """Malformed messages dropped so far."""
+
+    rejected_settings: int = 0
+    """Settings updates rejected so far."""
+
+    _pending: tuple | None = None  # (processor with the new settings, the settings)
+    _guarded: typing.Any = None  # the processor whose resets are snapshotted
+    _snapshots: list | None = None
+
+    def _guard(self, proc: typing.Any) -> list:
+        """Make every reset inside ``proc`` snapshot the state it replaces first."""
+        snapshots = self._snapshots
+        if snapshots is None:
+            snapshots = self._snapshots = []
+        for part in _stateful_parts(proc):
+            cls = type(part)
+            part._reset_state = functools.partial(
+                _snapshot_then_reset, part, cls._reset_state.__get__(part), snapshots)
+            part._areset_state = functools.partial(
+                _snapshot_then_areset, part, cls._areset_state.__get__(part), snapshots)
+        self._guarded = proc
+        return snapshots
+
+    async def _run_processor(self, method: str, message: typing.Any) -> typing.Any:
+        """``processor.<method>(message)``, the first message after a settings update tried
+        on the updated processor, a malformed message dropped (``_DROPPED``)."""
+        if self._pending is not None:
+            return await self._try_pending(method, message)
+        proc = self.processor
+        snapshots = self._snapshots if proc is self._guarded else self._guard(proc)
+        try:
+            result = await getattr(proc, method)(message)
+        except Exception as exc:
+            if not self._dropped(snapshots, message, exc, is_malformed(message, exc)):
+                raise
+            return _DROPPED
+        if snapshots:  # a reset went through: keep it, and guard what it built
+            snapshots.clear()
+            self._guard(proc)
+        return result
+
+    def _run_input(self, step: typing.Callable[[typing.Any], typing.Any], message: typing.Any,
+                   axisarray: bool = True) -> typing.Any:
+        """``step(processor)`` for a ``message`` on another input of the Unit (a trigger, a
+        reference), with the signal's fault handling: None for a malformed message (only
+        ``MALFORMED_INPUT`` errors count when the input does not carry AxisArrays). Such
+        messages are rare, so the state is saved before every one, not only at resets: a
+        trigger queued before it proves bad is taken out again. A pending settings update is
+        prepared again afterwards, so that it includes the message."""
+        pending, self._pending = self._pending, None
+        proc = self.processor
+        snapshots = self._snapshots if proc is self._guarded else self._guard(proc)
+        snapshots += [_snapshot(part) for part in _stateful_parts(proc)]
+        try:
+            result = step(proc)
+        except Exception as exc:
+            malformed = is_malformed(message, exc) if axisarray else isinstance(
+                exc, MALFORMED_INPUT)
+            if not self._dropped(snapshots, message, exc, malformed):
+                raise
+            return None
+        finally:
+            if pending is not None:
+                self._settings_update(pending[1])
+        if snapshots:
+            snapshots.clear()
+            self._guard(proc)
+        return result
+
+    def _dropped(self, snapshots: list, message: typing.Any, exc: Exception,
+                 malformed: bool) -> bool:
+        """After ``exc``: the state put back; a ``malformed`` message logged and counted."""
+        _restore(snapshots)
+        if malformed:
+            self._drop(message, exc)
+        return malformed
+
+    def _drop(self, message: typing.Any, exc: Exception) -> None:
+        self.dropped_messages += 1
+        ez.logger.warning(
+            f"{_unit_name(self)}: dropped a malformed message ({describe(message)}): "
+            f"{_one_line(exc)}; state kept, {self.dropped_messages} dropped so far")
+
+    def _reject(self, exc: Exception, when: str) -> None:
+        self.rejected_settings += 1
+        ez.logger.warning(
+            f"{_unit_name(self)}: rejected a settings update {when}: {_one_line(exc)}; the "
+            f"previous settings and state stay, {self.rejected_settings} rejected so far")
+
+    def _settings_update(self, msg: typing.Any) -> None:
+        """Validate ``msg`` and prepare a processor with it; the running one stays."""
+        try:
+            settings = _checked_settings(msg)
+            candidate = _clone(self.processor)
+            candidate.update_settings(settings)
+        except MALFORMED_INPUT as exc:
+            self._reject(exc, "(invalid)")
+            return
+        self._pending = (candidate, settings)
+
+    async def _try_pending(self, method: str, message: typing.Any) -> typing.Any:
+        candidate, settings = self._pending
+        try:
+            result = await getattr(candidate, method)(message)
+        except Exception as exc:
+            self._pending = None
+            try:
+                result = await self._run_processor(method, message)  # the running one
+            except Exception:
+                self._settings_update(settings)  # both failed: the settings stay pending
+                raise
+            if result is _DROPPED:  # the message's fault, not the settings'
+                self._settings_update(settings)
+            else:
+                self._reject(exc, f"(it failed on the first message, {describe(message)})")
+            return result
+        self._pending = None
+        self.processor = candidate
+        # What the processor made of them (a Pipeline turns a one-stage update into its whole
+        # settings); the settings sent when it keeps none.
+        self.apply_settings(getattr(candidate, "settings", settings))
+        return result
