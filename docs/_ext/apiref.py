@@ -128,7 +128,28 @@ def _skip_reexport(app, what, name, obj, skip, options):
     return None
 
 
+# Napoleon reads an attribute docstring whose first line has a colon as "type: description"
+# ("Filter order (per edge: a band-pass ...)" became type "Filter order (per edge"). Settings
+# fields here document themselves in plain sentences and carry real annotations, so their
+# docstrings are kept as written: saved before napoleon's handler (priority 500), put back after.
+_FIELD_KINDS = ("attribute", "data", "property")
+_saved: dict[tuple[str, str], list[str]] = {}
+
+
+def _save_field_doc(app, what, name, obj, options, lines) -> None:
+    if what in _FIELD_KINDS:
+        _saved[(what, name)] = list(lines)
+
+
+def _restore_field_doc(app, what, name, obj, options, lines) -> None:
+    original = _saved.pop((what, name), None)
+    if original is not None:
+        lines[:] = original
+
+
 def setup(app):
     app.connect("builder-inited", _on_builder_inited)
     app.connect("autodoc-skip-member", _skip_reexport)
+    app.connect("autodoc-process-docstring", _save_field_doc, priority=400)
+    app.connect("autodoc-process-docstring", _restore_field_doc, priority=600)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
