@@ -27,7 +27,12 @@ extensions = [
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 html_theme = "alabaster"
-html_static_path = ["_static"]
+html_theme_options = {
+    "description": "Streaming signal processing for ezmsg on any Array API backend",
+    "page_width": "1200px",  # API signatures and the figures are wide
+    "sidebar_width": "260px",
+    "fixed_sidebar": True,
+}
 html_title = "ezmsg-sigproc-units"
 
 myst_enable_extensions = ["colon_fence"]
