@@ -231,6 +231,20 @@ def test_unit_updates_live_as_the_separate_units_would(caplog):
     assert len(lines) == len(rejected), lines
 
 
+def test_malformed_message_is_dropped_and_the_stream_goes_on(caplog):
+    stages, chunks = _stages(), _chunks(None, 300, [10] * 30)
+    bad = AxisArray(np.full((10, 3), "x"), dims=["time", "ch"],  # text: no stage takes it
+                    axes={"time": AxisArray.TimeAxis(fs=FS, offset=1.5)})
+    stream = chunks[:15] + ["not a message", bad] + chunks[15:]
+    with caplog.at_level(logging.WARNING, logger="ezmsg"):
+        want = _drive(_separate(stages), stream)
+        caplog.clear()
+        got = _drive([Pipeline(PipelineSettings(stages=stages))], stream)
+    _assert_same_stream(got, want)
+    assert len(got) == len(_drive(_separate(stages), chunks))  # nothing of the two published
+    assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 2
+
+
 # ------------------------------------------------------------------- settings errors
 class _NotOurs(ez.Settings):
     x: int = 0
