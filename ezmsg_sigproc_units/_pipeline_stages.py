@@ -49,8 +49,11 @@ def _check_unit(unit: Any, where: str) -> type:
     base = _base_of(unit) if inspect.isclass(unit) else None
     if base is None:
         raise ValueError(f"{where}: {unit!r} is not one of our transformer Units")
-    extra = sorted((set(unit.__streams__) - set(base.__streams__))
-                   | {k for k, t in unit.__tasks__.items() if base.__tasks__.get(k) is not t}
+    # A decoder's training path (``on_sample``) is not routed through a pipeline: only its
+    # signal path must be the base's.
+    own = {k for k, t in unit.__tasks__.items()
+           if base.__tasks__.get(k) is not t and not (base is AdaptiveUnit and k == "on_sample")}
+    extra = sorted((set(unit.__streams__) - set(base.__streams__)) | own
                    | ({"initialize"} if unit.initialize is not base.initialize else set()))
     if extra:
         raise ValueError(

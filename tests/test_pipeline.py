@@ -33,6 +33,7 @@ from ezmsg_sigproc_units.butterworthfilter import (
 from ezmsg_sigproc_units.detrend import DetrendUnit
 from ezmsg_sigproc_units.ewma import EWMASettings
 from ezmsg_sigproc_units.fir_hilbert import FIRHilbertFilterSettings
+from ezmsg_sigproc_units.learn.process.ssr import LRRSettings
 from ezmsg_sigproc_units.math.log import Log, LogSettings, LogTransformer
 from ezmsg_sigproc_units.math.scale import ScaleSettings
 from ezmsg_sigproc_units.pipeline import (
@@ -153,8 +154,9 @@ def test_unit_publishes_what_the_chain_of_units_publishes(backend, newaxis):
     (WelchSettings(segment_dur=0.1, n_segments=2), ScaleSettings(scale=0.5)),
     ((DetrendUnit, EWMASettings(time_constant=0.1)), SpectrogramSettings(
         window_dur=0.1, window_shift=0.05), ScaleSettings(scale=3.0)),
-], ids=["bandpower", "binned", "welch", "detrend-spectrogram"])
-def test_other_windowed_families_publish_as_their_units(stages):
+    (ScaleSettings(scale=2.0), LRRSettings(), LOG),
+], ids=["bandpower", "binned", "welch", "detrend-spectrogram", "decoder-signal-path"])
+def test_other_families_publish_as_their_units(stages):
     chunks = _chunks(None, 200, [0, 1, 23, 0, 60, 1, 55, 60])
     units = [unit(s) for unit, s in (resolve_unit(e, "stage") for e in stages)]
     want = _drive(units, chunks)
