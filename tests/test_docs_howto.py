@@ -1,6 +1,6 @@
-"""The how-to and explanation pages stay true to the code: their Python blocks run, every
-``ezmsg`` / ``ezmsg-sigproc-units`` command they show parses with today's command lines,
-and every source file, test and dotted module they name exists."""
+"""The how-to and explanation pages stay true to the code: their Python blocks run and print
+what the pages show, every ``ezmsg`` / ``ezmsg-sigproc-units`` command they show parses with
+today's command lines, and every source file, test and dotted module they name exists."""
 
 from __future__ import annotations
 
