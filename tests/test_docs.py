@@ -143,9 +143,12 @@ def test_api_generator_lists_new_modules_without_editing_docs(tmp_path):
     for rel in ("__init__.py", "alpha.py", "_hidden.py", "sub/__init__.py", "sub/beta.py",
                 "_private/gamma.py"):
         (pkg / rel).write_text('"""doc"""\n')
+    (pkg / "sub" / "beta.py").write_text('"""Beta: one\n  paragraph.\n\nNot this one."""\nx = 1\n')
     names = apiref.public_modules(pkg)
     p = apiref.PACKAGE
     assert names == [p, f"{p}.alpha", f"{p}.sub", f"{p}.sub.beta"]
+    assert apiref.module_summary(f"{p}.sub.beta", pkg) == "Beta: one paragraph."
+    assert apiref.module_summary(f"{p}.sub", pkg) == "doc"
 
     generated = apiref.generate(tmp_path / "src")
     out = tmp_path / "src" / apiref.OUT
@@ -156,6 +159,9 @@ def test_api_generator_lists_new_modules_without_editing_docs(tmp_path):
     assert sorted(f.stem for f in out.glob("ezmsg_*.rst")) == generated
     assert ".. automodule:: ezmsg_sigproc_units.diff" in (
         out / "ezmsg_sigproc_units.diff.rst").read_text()
+    summary = apiref.module_summary("ezmsg_sigproc_units.diff")
+    assert summary and f":doc:`ezmsg_sigproc_units.diff` -- {summary}" in (
+        out / "index.rst").read_text()
 
 
 # ---- getting started -------------------------------------------------------------------------

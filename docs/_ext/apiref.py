@@ -9,6 +9,7 @@ when their text changes, so an incremental build re-reads only what moved.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 from pathlib import Path
@@ -71,20 +72,33 @@ def _module_page(name: str) -> str:
     )
 
 
+def module_summary(name: str, root: Path | None = None) -> str:
+    """The first paragraph of the module's docstring, read from its source (not imported)."""
+    root = package_root() if root is None else root
+    rel = Path(*name.split(".")[1:])
+    path = root / rel / "__init__.py" if (root / rel).is_dir() else root / rel.with_suffix(".py")
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
 def _index_page(names: list[str]) -> str:
     lines = [
         "Modules",
         "=======",
         "",
-        "Every public module of the package, generated from its docstrings.",
+        "Every public module of the package with the first paragraph of its docstring.",
         "",
     ]
     for key, caption in _GROUPS.items():
         members = [n for n in names if _group(n) == key]
         if not members:
             continue
-        lines += [caption, "-" * len(caption), "", ".. toctree::", "   :maxdepth: 1", ""]
+        lines += [caption, "-" * len(caption), "", ".. toctree::", "   :hidden:", ""]
         lines += [f"   {n}" for n in members]
+        lines.append("")
+        for n in members:
+            summary = module_summary(n)
+            lines.append(f"- :doc:`{n}`" + (f" -- {summary}" if summary else ""))
         lines.append("")
     return "\n".join(lines)
 
