@@ -100,7 +100,10 @@ def _snapshot(proc: BaseStatefulProcessor) -> tuple:
 
 
 def _restore(snapshots: list) -> None:
-    for proc, attrs, state, fields in reversed(snapshots):  # the oldest wins
+    for snapshot in reversed(snapshots):  # the oldest wins
+        if snapshot is None:  # a first reset: nothing was there before it
+            continue
+        proc, attrs, state, fields = snapshot
         proc.__dict__.clear()
         proc.__dict__.update(attrs)
         if fields:
@@ -111,15 +114,15 @@ def _restore(snapshots: list) -> None:
 
 def _snapshot_then_reset(proc: typing.Any, reset: typing.Callable, snapshots: list,
                          *args: typing.Any, **kwargs: typing.Any) -> typing.Any:
-    if proc._hash != -1:  # before the first reset there is nothing to keep
-        snapshots.append(_snapshot(proc))
+    # Before the first reset there is nothing to keep, but the reset is still recorded: what
+    # it builds (a design's inner filter) must be guarded in turn.
+    snapshots.append(_snapshot(proc) if proc._hash != -1 else None)
     return reset(*args, **kwargs)
 
 
 async def _snapshot_then_areset(proc: typing.Any, reset: typing.Callable, snapshots: list,
                                 *args: typing.Any, **kwargs: typing.Any) -> typing.Any:
-    if proc._hash != -1:
-        snapshots.append(_snapshot(proc))
+    snapshots.append(_snapshot(proc) if proc._hash != -1 else None)
     return await reset(*args, **kwargs)
 
 

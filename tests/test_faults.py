@@ -69,6 +69,7 @@ MALFORMED = {
     "None": lambda: None,
     "list data": lambda: forged(SIGNAL[:CHUNK].tolist()),
     "str data": lambda: forged("abc"),
+    "str dtype": lambda: chunk(0, np.full((CHUNK, N_CH), "x")),
     "rate too low": lambda: AxisArray(SIGNAL[:CHUNK].copy(), dims=["time", "ch"], key="src",
                                       axes={"time": AxisArray.TimeAxis(fs=20.0), "ch": CH}),
 }
@@ -79,12 +80,14 @@ UNITS = {
     "butterworth": (lambda: ButterworthFilter(ButterworthFilterSettings(
         order=4, cuton=5.0, cutoff=30.0)), set()),
     "window": (lambda: Window(WindowSettings(axis="time", window_dur=0.3, window_shift=0.1,
-                                             zero_pad_until="input")), {"rate too low"}),
+                                             zero_pad_until="input")),
+               {"rate too low", "str dtype"}),
     "bandpower": (lambda: BandPower(BandPowerSettings(
         spectrogram_settings=SpectrogramSettings(window_dur=0.25, window_shift=0.1),
         bands=[(8.0, 12.0), (30.0, 60.0)])), set()),
 }
-"""Unit factory and the ``MALFORMED`` keys it legitimately accepts (they are valid for it)."""
+"""Unit factory and the ``MALFORMED`` keys it legitimately accepts (they are valid for it;
+Window windows any dtype, and a new dtype is a new stream structure: it resets, as the peer's)."""
 
 
 async def _feed(unit: ez.Unit, messages: list) -> list[np.ndarray]:
