@@ -17,6 +17,7 @@ from . import (
     window,
 )
 from . import filter as filter_bench
+from . import pipeline as pipeline_bench
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     # The graph benchmark forks processes: run it before anything imports JAX (multithreaded,
     # so a fork after it may deadlock).
     print(graph.run())
+    print(pipeline_bench.run())
     print(transformers.run())
     print(transformers.run_two_input())
     print(conditioning.run())
