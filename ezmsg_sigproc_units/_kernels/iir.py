@@ -37,8 +37,10 @@ __all__ = ["IIRPlan", "iir_filter", "iir_initial_state", "iir_plan", "iir_zero_s
 
 def iir_plan(xp: Any, sos: np.ndarray, *, dtype: Any, device: Any, block: int = 32) -> IIRPlan:
     """Plan for filtering with ``sos`` (``(n_sections, 6)``, float64 host) in ``dtype`` on
-    ``device`` (its matrices built there now). ``ValueError`` for malformed or unstable
-    coefficients."""
+    ``device`` (its matrices built there now). ``ValueError`` for malformed coefficients.
+    A filter whose own poles lie on or outside the unit circle is accepted, as SciPy accepts
+    it: its output grows as the filter's does, in every precision (the float32 safeguards
+    are for stable designs that rounding would destabilise)."""
     sos = np.array(sos, dtype=np.float64)
     if sos.ndim != 2 or sos.shape[1] != 6 or sos.shape[0] < 1:
         raise ValueError(f"sos: expected shape (n_sections, 6), got {sos.shape}")
