@@ -151,6 +151,7 @@ def test_api_generator_lists_new_modules_without_editing_docs(tmp_path):
     assert apiref.module_summary(f"{p}.sub", pkg) == "doc"
 
     generated = apiref.generate(tmp_path / "src")
+    assert generated == _public_modules()  # the real package: every public module, no other
     out = tmp_path / "src" / apiref.OUT
     stale = out / "ezmsg_sigproc_units.gone.rst"
     stale.write_text("old")
