@@ -31,6 +31,7 @@ html_theme_options = {
     "description": "Streaming signal processing for ezmsg on any Array API backend",
     "page_width": "1200px",  # API signatures and the figures are wide
     "sidebar_width": "260px",
+    "body_max_width": "none",  # the page width, not 800 px, bounds the text column
     "fixed_sidebar": True,
 }
 html_title = "ezmsg-sigproc-units"
