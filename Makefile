@@ -62,5 +62,5 @@ docs: $(VENV)/.test
 	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) $(PEER) build dist *.egg-info docs/_build .pytest_cache
+	rm -rf $(VENV) $(PEER) build dist *.egg-info docs/_build docs/_generated .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
