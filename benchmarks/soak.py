@@ -322,11 +322,12 @@ class SoakSink(ez.Unit):
     def _write(self) -> None:
         st, s = self.STATE, self.SETTINGS
         check = st.seq
+        memory = st.probe.end()  # first: the statistics below copy the latency array
         lat = st.latency[:min(check.count, s.n)]
         lat = lat[np.isfinite(lat)]
         q = (lambda p: float(np.quantile(lat, p))) if lat.size else (lambda p: None)
         span = st.t_last - st.t_first
-        rec = {**st.probe.end(), "count": check.count, "expected_next": check.expected,
+        rec = {**memory, "count": check.count, "expected_next": check.expected,
                "lost": check.lost + max(0, s.n - check.expected), "late": check.late,
                "bad": st.bad, "errors": check.errors,
                "rate": (check.count - 1) / span if span > 0 else 0.0, "t_last": st.t_last,
