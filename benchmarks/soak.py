@@ -10,8 +10,10 @@ attrs. Checked:
 * **no lost, duplicated or reordered messages**: the sink expects ``seq`` 0, 1, 2, ... and
   exactly ``n`` messages, each ``(10, 64)`` float32 without NaN;
 * **memory bounded**: the source's and the sink's process sample their own RSS
-  (``/proc/self/status`` VmRSS) 100 times over the run, by message count; after warm-up (the
-  first 10 % of the messages) no sample may exceed the one at 10 % by 5 % or more;
+  (``/proc/self/status`` VmRSS) 100 times over the run, by message count, and a thread of
+  the driver samples every process of the run (``TreeSampler``) every 0.5 s until the sink's
+  last message; after warm-up (the first 10 % of the messages, or of the time) no sample may
+  exceed the one at 10 % by 5 % or more;
 * **no leaked shared memory**: every ``/dev/shm`` entry mapped by the graph's processes
   during the run (read from ``/proc/self/maps``) must be gone once ``ez.run`` returns;
 * **throughput and latency** (figures): messages per second at the sink (first to last
