@@ -7,7 +7,7 @@ SECONDS_RUN ?= 3
 
 PEER   := .venv-peer
 
-.PHONY: run test bench peer lint docs clean
+.PHONY: run test bench soak peer lint docs clean
 
 $(VENV)/.base: pyproject.toml constraints/test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,15 +25,20 @@ $(VENV)/.bench: $(VENV)/.test
 run: $(VENV)/.base
 	$(PY) -m examples.default --seconds $(SECONDS_RUN)
 
-## test: the whole suite on every core (graph tests stay on one worker, in turn); fails if
-## anything fails or no test ran.
+## test: the whole suite on every core (graph tests included: each binds its own free port and
+## share-memory names, so they run side by side); fails if anything fails or no test ran.
 test: $(VENV)/.test
-	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadgroup
+	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 ## bench: tables of per-call cost and import cost (numbers, not assertions); also writes the
 ## report in benchmarks/results/ (results.md, results.json, PNG plots).
 bench: $(VENV)/.bench
 	$(PY) -m benchmarks.run
+
+## soak: load and soak run: 1,000,000 messages in one process, 200,000 with the sink in a
+## second one; exits non-zero on a lost/reordered message, RSS growth, leaked shm (minutes).
+soak: $(VENV)/.base
+	$(PY) -m benchmarks.soak
 
 ## peer: a separate environment holding the peers, ezmsg-sigproc and ezmsg-learn (pinned in
 ## constraints/test.txt);

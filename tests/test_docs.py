@@ -62,8 +62,7 @@ def _text(page: Path) -> str:
 
 # One test builds the site and checks it, each check as a subtest: a module-scoped fixture
 # shared by several tests would be built once per xdist worker that runs one of them
-# (``xdist_group`` does not keep tests together under pytest 9 with xdist 3.8).
-@pytest.mark.xdist_group("docs")
+# (pytest-xdist spreads tests over workers; nothing pins them together).
 @pytest.mark.timeout(BUILD_TIMEOUT)
 def test_site_builds_warning_free_with_api_reference_and_figures(tmp_path, subtests):
     proc, html, warnings = _build_site(tmp_path)
@@ -200,7 +199,6 @@ def test_getting_started_offline_code_runs_and_prints_what_the_page_shows():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ezmsg-graph")
 @pytest.mark.timeout(90)
 def test_getting_started_graph_runs_and_stops_by_itself(capfd):
     from examples.common import Watchdog, WatchdogSettings

@@ -298,7 +298,6 @@ class MermaidProbe(ez.Unit):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("graph")
 @pytest.mark.timeout(90)
 def test_graph_pipeline_equals_the_chain_of_units_and_shows_in_mermaid(tmp_path):
     stages, src = _stages(), ChunkSourceSettings(fs=FS)
