@@ -130,6 +130,10 @@ class StatsSink(ez.Unit):
             if not s.quiet:
                 print(self.summary_line(now), flush=True)
             st.latencies = []
+            if not st.done:
+                # Kept current once a line: an unclean stop (Ctrl-C while ezmsg cancels the
+                # tasks) may never call shutdown().
+                self._write_record(final=False)
         if st.done:
             self._write_record()
             raise ez.NormalTermination
@@ -156,13 +160,15 @@ class StatsSink(ez.Unit):
             f"{_backend.dtype_name(x.dtype)}"
         )
 
-    def _write_record(self) -> None:
+    def _write_record(self, final: bool = True) -> None:
+        """The run's record (``SETTINGS.record``): counts, latency and the last block's
+        statistics; ``final`` is False for the once-a-line updates before the run ends."""
         if self.SETTINGS.record is None:
             return
         st = self.STATE
         last = st.last
         n, total, low, high = st.latency_run
-        rec = {"messages": st.messages, "samples": st.samples, "done": st.done,
+        rec = {"messages": st.messages, "samples": st.samples, "done": st.done, "final": final,
                "latency": {"n": n, "mean": total / n, "min": low, "max": high} if n else None}
         if last is not None:
             x = last.data
@@ -173,7 +179,9 @@ class StatsSink(ez.Unit):
                        device=str(_backend.device_of(last.data)),
                        dtype=_backend.dtype_name(last.data.dtype),
                        shape=list(last.data.shape), dims=list(last.dims))
-        Path(self.SETTINGS.record).write_text(json.dumps(rec))
+        tmp = Path(f"{self.SETTINGS.record}.tmp")
+        tmp.write_text(json.dumps(rec))
+        tmp.replace(self.SETTINGS.record)  # readers never see half a record
 
     async def shutdown(self) -> None:
         self._write_record()  # also when something else (a watchdog, Ctrl-C) ended the run
@@ -359,6 +367,9 @@ def example_main(system: type[ez.Collection], settings_cls: type[ExampleSettings
         rec = json.loads(record.read_text()) if record.exists() else {}
     print(f"done: {rec.get('messages', 0)} messages, {rec.get('samples', 0)} samples at the "
           f"sink in {time.monotonic() - t0:.1f} s wall", flush=True)
+    if rec and not rec.get("final"):
+        print("(the sink did not shut down cleanly: counts as of its last progress line)",
+              flush=True)
     if rec.get("done"):
         return 0
     if ctrl_c.count:
