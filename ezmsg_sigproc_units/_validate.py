@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,15 @@ def check_member(enum_type: type[enum.Enum], field: str, value: Any) -> Any:
                              f"{[m.value for m in enum_type]}") from None
 
 
+def check_rank(message: Any) -> None:
+    """``ValueError`` unless ``message.data`` has one dimension per name in ``message.dims``
+    (AxisArray checks that only when it is built: a message altered afterwards, or unpickled,
+    may not). Call it before ``_process`` writes state."""
+    if message.data.ndim != len(message.dims):
+        raise ValueError(f"data: {message.data.ndim} dimensions for dims "
+                         f"{list(message.dims)}")
+
+
 def changed_fields(old: Any, new: Any) -> set[str]:
     """Names of dataclass fields whose values differ (arrays compared by value)."""
     out = set()
@@ -71,6 +81,8 @@ def _same_arrays(a: Any, b: Any) -> bool:
         a, b = (tuple(getattr(v, f.name) for f in dataclasses.fields(v)) for v in (a, b))
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same_arrays(u, v) for u, v in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):  # e.g. model_kwargs holding arrays
+        return a.keys() == b.keys() and all(_same_arrays(a[k], b[k]) for k in a)
     try:
         return bool(np.array_equal(np.asarray(a), np.asarray(b)))
     except (ValueError, TypeError):

@@ -23,6 +23,7 @@ from ._lnc_common import restore, time_channels
 from ._messages import axis_index, replace_data, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import TransformerUnit
+from ._validate import check_rank
 
 __all__ = [
     "AdaptiveLatticeNotchFilterSettings",
@@ -149,6 +150,7 @@ class AdaptiveLatticeNotchFilterTransformer(
 
     def _process(self, message: AxisArray) -> AxisArray:
         axis = self._axis(message)
+        check_rank(message)  # before the lattice moves on
         xp, dev = namespace_and_device(message.data)
         st = self._state
         x2, layout = time_channels(xp, dev, message, axis, st.lattice.dtype)

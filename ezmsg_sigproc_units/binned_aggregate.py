@@ -19,7 +19,7 @@ from ._kernels import binning, epochs, reductions
 from ._messages import axis_index, replace_fields
 from ._processors import StreamAxisMixin
 from ._units import WindowedUnit
-from ._validate import check_member, check_real
+from ._validate import check_member, check_rank, check_real
 from .aggregate import AggregationFunction, aggregate_slices, needs_coordinates
 from .util.binning import BinSchedule, BinStep
 from .util.message import with_fingerprint
@@ -162,6 +162,7 @@ class BinnedAggregateTransformer(StreamAxisMixin, BaseStatefulTransformer[
     def _process(self, message: AxisArray) -> AxisArray:
         axis = self._state.axis
         ix = axis_index(message, axis)
+        check_rank(message)  # before the schedule advances
         x = message.data
         xp, _ = namespace_and_device(x)
         ax = message.axes[axis]

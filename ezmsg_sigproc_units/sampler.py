@@ -11,6 +11,8 @@ the same samples give the same epochs, however the two streams interleave.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import typing
 from collections import deque
 from typing import Any, Literal
@@ -47,6 +49,14 @@ def _check_period(name: str, period: Any) -> None:
         check_real(name, v)
     if period[0] >= period[1]:
         raise ValueError(f"{name}: start must be before stop, got {tuple(period)!r}")
+
+
+def _check_timestamp(ts: Any) -> None:
+    if isinstance(ts, bool) or not isinstance(ts, numbers.Real):
+        raise TypeError(f"timestamp: a trigger's timestamp must be a real number of seconds, "
+                        f"got {ts!r}")
+    if not math.isfinite(ts):
+        raise ValueError(f"timestamp: a trigger's timestamp must be finite, got {ts!r}")
 
 
 class SamplerSettings(ez.Settings):
@@ -158,7 +168,11 @@ class SamplerTransformer(StreamAxisMixin, BaseStatefulTransformer[
         return out
 
     def push_trigger(self, message: SampleTriggerMessage) -> list[AxisArray]:
-        """Queue a trigger; returns its epoch at once when its samples are already here."""
+        """Queue a trigger; returns its epoch at once when its samples are already here.
+        ``TypeError`` / ``ValueError`` (nothing queued) for a timestamp that is not a finite
+        real number when ``estimate_alignment`` places the trigger by it."""
+        if self.settings.estimate_alignment:
+            _check_timestamp(message.timestamp)
         period = message.period if message.period is not None else self.settings.period
         value = message.value if message.value is not None else self.settings.value
         if period is None:

@@ -219,7 +219,10 @@ def _direct(xp: Any, table: Any, tail: Any, x: Any) -> tuple[Any, Any]:
 
 
 def _overlap_save_bank(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]:
-    """``spec`` ``(N // 2 + 1, 1, K)``; ``y`` ``(T, C, K)``."""
+    """``spec`` ``(N // 2 + 1, 1, K)``; ``y`` ``(T, C, K)``. Complex ``x``: the real and
+    imaginary parts are filtered as ``2 C`` real channels (the taps are real)."""
+    if xp.isdtype(x.dtype, "complex floating"):
+        return _overlap_save_complex(xp, spec, tail, x)
     N, m, (T, C) = 2 * (spec.shape[0] - 1), tail.shape[0], x.shape
     M = N - m  # new outputs per frame
     e = xp.concat([tail, x], axis=0)
@@ -230,6 +233,15 @@ def _overlap_save_bank(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]
     y = xp.reshape(xp.fft.irfft(f, n=N, axis=1)[:, m:, ...], (nf * M, C, spec.shape[2]))
     y = y[:T, ...]
     return (y if y.dtype == x.dtype else xp.astype(y, x.dtype)), e[T:, ...]
+
+
+def _overlap_save_complex(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]:
+    C = x.shape[1]
+    parts = xp.concat([xp.real(x), xp.imag(x)], axis=1)
+    past = xp.concat([xp.real(tail), xp.imag(tail)], axis=1)
+    y, _ = _overlap_save_bank(xp, spec, past, parts)  # (T, 2C, K) real
+    re, im = (xp.astype(y[:, sl, ...], x.dtype) for sl in (slice(None, C), slice(C, None)))
+    return re + im * 1j, xp.concat([tail, x], axis=0)[x.shape[0]:, ...]
 
 
 def _overlap_save(xp: Any, spec: Any, tail: Any, x: Any) -> tuple[Any, Any]:

@@ -40,7 +40,10 @@ _SCAN_SIZE = 8192  # eager running sums along time up to this many entries (e.g.
 def host_all_finite(xp: Any, a: Any) -> bool:
     """Whether every entry of ``a`` is finite, read on the host: call it only where
     ``runs_synchronously(xp, a)``. A sum of squares, one pass (it may say False for finite
-    values whose squares overflow; callers then take the guarded path, which is exact)."""
+    values whose squares overflow; callers then take the guarded path, which is exact).
+    Complex ``a``: both parts."""
+    if xp.isdtype(a.dtype, "complex floating"):
+        return host_all_finite(xp, xp.real(a)) and host_all_finite(xp, xp.imag(a))
     if is_numpy_namespace(xp):
         return all_finite(a)
     v = xp.reshape(a, (-1,))
