@@ -1,5 +1,6 @@
 """What the processors share: the stateless base, the one reset rule of every stateful
-processor (``StreamAxisMixin``) and the reused empty output of windowed chains."""
+processor (``StreamAxisMixin``, with settings updates compared by value:
+``SettingsByValueMixin``) and the reused empty output of windowed chains."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ezmsg.baseproc.util.streamdim import resolve_configured_stream_dim
 
 from ._backend import device_of
 from ._messages import replace_fields
+from ._validate import changed_fields
 
 
 class StatelessTransformer(
@@ -52,7 +54,22 @@ def stream_axis(processor: typing.Any, message: typing.Any, configured: str | No
     return resolve_configured_stream_dim(processor, message, configured)
 
 
-class StreamAxisMixin:
+class SettingsByValueMixin:
+    """``update_settings`` comparing the fields by value, arrays included: ezmsg-baseproc's
+    compares them with ``!=``, which raises numpy's truth-value ``ValueError`` for an array
+    field (AffineTransform's weights, LinearTransform's scale ...), so a live update of one
+    was refused. As there: the settings are rebound, and a change to a field outside
+    ``NONRESET_SETTINGS_FIELDS`` resets the state at the next message. Put it before the
+    ezmsg-baseproc base (``StreamAxisMixin`` includes it)."""
+
+    def update_settings(self, new_settings: typing.Any) -> None:
+        changed = changed_fields(self.settings, new_settings)  # type: ignore[attr-defined]
+        self.settings = new_settings
+        if changed - self.NONRESET_SETTINGS_FIELDS:  # type: ignore[attr-defined]
+            self._request_reset()  # type: ignore[attr-defined]
+
+
+class StreamAxisMixin(SettingsByValueMixin):
     """The one reset rule of every stateful processor. Put it before
     ``BaseStatefulTransformer`` in the bases.
 
@@ -66,6 +83,8 @@ class StreamAxisMixin:
       data's namespace, device and dtype.
     * ``_reset_extra(message)``: a tuple of anything else this processor's state depends on
       (default none); it is folded into the same hash, never a second rule.
+    * ``update_settings``: settings compared by value, arrays included
+      (``SettingsByValueMixin``).
 
     A reset caused by a change of the stream's layout (the dims, or the length of a dim other
     than the stream axis: a channel-count change) is logged at INFO, naming the processor,

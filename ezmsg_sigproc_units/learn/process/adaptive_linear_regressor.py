@@ -23,6 +23,7 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._processors import SettingsByValueMixin
 from ..._units import AdaptiveUnit
 from .._learn_common import log_feature_change
 from ..util import AdaptiveLinearRegressor, RegressorType, get_regressor
@@ -66,8 +67,9 @@ class AdaptiveLinearRegressorState:
     """The estimator (``learn.model.linear``): arrays on the training data's device."""
 
 
-class AdaptiveLinearRegressorTransformer(RegressorMixin, BaseAdaptiveTransformer[
-        AdaptiveLinearRegressorSettings, AxisArray, AxisArray, AdaptiveLinearRegressorState]):
+class AdaptiveLinearRegressorTransformer(
+        SettingsByValueMixin, RegressorMixin, BaseAdaptiveTransformer[
+            AdaptiveLinearRegressorSettings, AxisArray, AxisArray, AdaptiveLinearRegressorState]):
     """Predictions ``(time, ch)`` (the targets' layout) for every sample along the stream dim
     (``stream_dim``, else ``time``); the other dims are flattened into the features.
     ``partial_fit(sample)`` learns from a sample whose ``attrs["trigger"].value`` is an

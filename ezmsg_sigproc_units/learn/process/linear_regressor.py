@@ -16,6 +16,7 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._processors import SettingsByValueMixin
 from ..._units import AdaptiveUnit
 from ..util import RegressorType, StaticLinearRegressor, get_regressor
 from ._linear_io import (
@@ -56,7 +57,8 @@ class LinearRegressorState:
     """``learn.model.linear.LinearRegression`` or ``Ridge``."""
 
 
-class LinearRegressorTransformer(RegressorMixin, BaseAdaptiveTransformer[
+class LinearRegressorTransformer(SettingsByValueMixin, RegressorMixin,
+                                 BaseAdaptiveTransformer[
         LinearRegressorSettings, AxisArray, AxisArray, LinearRegressorState]):
     """Predictions ``(time, ch)`` (the targets' layout) for every sample along the stream dim
     (``stream_dim``, else ``time``); other dims are flattened into the features.

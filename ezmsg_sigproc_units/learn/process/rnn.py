@@ -48,6 +48,7 @@ import ezmsg.core as ez
 from ezmsg.baseproc import BaseAdaptiveTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._processors import SettingsByValueMixin
 from ..._units import AdaptiveUnit
 from .._torch_sequence import empty_outputs, record_step, sample_tensors
 from .base import ModelInitMixin
@@ -122,6 +123,7 @@ def _detach(hx: typing.Any) -> typing.Any:
 
 
 class RNNProcessor(
+    SettingsByValueMixin,
     BaseAdaptiveTransformer[RNNSettings, AxisArray, list[AxisArray], RNNState],
     TorchProcessorMixin,
     ModelInitMixin,

@@ -19,7 +19,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ..._backend import namespace_and_device
 from ..._kernels.online_linear import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ..._messages import replace_fields
-from ..._processors import stream_axis
+from ..._processors import SettingsByValueMixin, stream_axis
 from ..._units import AdaptiveUnit
 from .._learn_common import features, log_feature_change, trigger_value, warn_not_fitted
 from ..model.linear import SGDClassifier
@@ -81,7 +81,8 @@ class SGDDecoderState:
     """An empty output carrying the class labels, built once per model."""
 
 
-class SGDDecoderTransformer(BaseAdaptiveTransformer[SGDDecoderSettings, AxisArray,
+class SGDDecoderTransformer(SettingsByValueMixin,
+                            BaseAdaptiveTransformer[SGDDecoderSettings, AxisArray,
                                                     ClassifierMessage, SGDDecoderState]):
     """Class probabilities ``(win, labels)`` (a ``ClassifierMessage``, columns in the sorted
     order of the labels, which ``labels`` lists) for every window along the stream dim

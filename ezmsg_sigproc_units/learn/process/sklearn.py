@@ -28,6 +28,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
 from ..._backend import float_dtype_for, from_host, namespace_and_device
 from ..._messages import replace_fields
+from ..._processors import SettingsByValueMixin
 from ..._units import AdaptiveUnit
 from .._host_estimator import host_features, host_targets, infer, is_numeric, learn, resolve_class
 from .._learn_common import log_feature_change, trigger_value, warn_not_fitted
@@ -101,7 +102,8 @@ class SklearnModelState:
     """Whether the model was trained (or loaded) and can predict."""
 
 
-class SklearnModelProcessor(BaseAdaptiveTransformer[SklearnModelSettings, AxisArray, AxisArray,
+class SklearnModelProcessor(SettingsByValueMixin,
+                            BaseAdaptiveTransformer[SklearnModelSettings, AxisArray, AxisArray,
                                                     SklearnModelState]):
     """Predicts on ``INPUT_SIGNAL`` messages and trains (``partial_fit``) on samples whose
     ``attrs["trigger"].value`` holds the label(s) or a target AxisArray.

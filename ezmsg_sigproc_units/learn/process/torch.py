@@ -32,6 +32,7 @@ from ezmsg.baseproc import (
 )
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._processors import SettingsByValueMixin
 from ..._units import AdaptiveUnit, TransformerUnit
 from ..._validate import check_real
 from .._torch_host import (
@@ -169,6 +170,7 @@ class TorchModelState(TorchSimpleState):
 
 
 class TorchSimpleProcessor(
+    SettingsByValueMixin,
     BaseStatefulTransformer[TorchSimpleSettings, AxisArray, AxisArray, TorchSimpleState],
     TorchProcessorMixin,
     ModelInitMixin,
@@ -186,6 +188,7 @@ class TorchSimpleProcessor(
 
 
 class TorchModelProcessor(
+    SettingsByValueMixin,
     BaseAdaptiveTransformer[TorchModelSettings, AxisArray, AxisArray, TorchModelState],
     TorchProcessorMixin,
     ModelInitMixin,

@@ -32,6 +32,7 @@ from __future__ import annotations
 from ezmsg.baseproc import BaseAdaptiveTransformer
 from ezmsg.util.messages.axisarray import AxisArray
 
+from ..._processors import SettingsByValueMixin
 from ..._units import AdaptiveUnit
 from .._torch_sequence import empty_outputs, record_step, sample_tensors
 from .base import ModelInitMixin
@@ -84,6 +85,7 @@ class TransformerState(TorchModelState):
 
 
 class TransformerProcessor(
+    SettingsByValueMixin,
     BaseAdaptiveTransformer[TransformerSettings, AxisArray, list[AxisArray], TransformerState],
     TorchProcessorMixin,
     ModelInitMixin,
