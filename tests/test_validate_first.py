@@ -197,6 +197,7 @@ def test_every_catalog_processor_takes_a_copy_of_its_settings():
 _ARRAYISH = ("ndarray", "ArrayLike", "Any", "dict")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing the deprecated shims
 def test_no_processor_with_array_settings_compares_them_with_ne():
     """ezmsg-baseproc's update_settings compares fields with ``!=`` (an array field raises):
     every processor whose settings may hold arrays overrides it (``SettingsByValueMixin``)."""
