@@ -15,6 +15,7 @@ import typing
 import numpy as np
 import pytest
 import scipy.signal
+from ezmsg.baseproc import CompositeProcessor, CompositeProducer
 from ezmsg.baseproc.processor import BaseProcessor, BaseProducer, _get_base_processor_settings_type
 from ezmsg.util.messages.axisarray import AxisArray
 
@@ -199,9 +200,11 @@ _ARRAYISH = ("ndarray", "ArrayLike", "Any", "dict")
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing the deprecated shims
 def test_no_processor_with_array_settings_compares_them_with_ne():
-    """ezmsg-baseproc's update_settings compares fields with ``!=`` (an array field raises):
-    every processor whose settings may hold arrays overrides it (``SettingsByValueMixin``)."""
-    base = (BaseProcessor.update_settings, BaseProducer.update_settings)
+    """ezmsg-baseproc's update_settings (composites' too) compares fields with ``!=`` (an
+    array field raises): every processor whose settings may hold arrays overrides it
+    (``SettingsByValueMixin``)."""
+    base = (BaseProcessor.update_settings, BaseProducer.update_settings,
+            CompositeProcessor.update_settings, CompositeProducer.update_settings)
     offenders = []
     for info in pkgutil.walk_packages(ezmsg_sigproc_units.__path__, "ezmsg_sigproc_units."):
         if info.name.endswith(".cli") or ".testing" in info.name:
