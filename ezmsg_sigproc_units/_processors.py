@@ -1,6 +1,6 @@
 """What the processors share: the stateless base, the one reset rule of every stateful
-processor (``StreamAxisMixin``, with settings updates compared by value:
-``SettingsByValueMixin``) and the reused empty output of windowed chains."""
+processor (``StreamAxisMixin``), settings updates compared by value
+(``SettingsByValueMixin``) and the reused empty output of windowed chains."""
 
 from __future__ import annotations
 
@@ -59,8 +59,9 @@ class SettingsByValueMixin:
     compares them with ``!=``, which raises numpy's truth-value ``ValueError`` for an array
     field (AffineTransform's weights, LinearTransform's scale ...), so a live update of one
     was refused. As there: the settings are rebound, and a change to a field outside
-    ``NONRESET_SETTINGS_FIELDS`` resets the state at the next message. Put it before the
-    ezmsg-baseproc base (``StreamAxisMixin`` includes it)."""
+    ``NONRESET_SETTINGS_FIELDS`` resets the state at the next message. Put it first in the
+    bases of a processor whose settings may hold arrays and that has no ``update_settings``
+    of its own (it would hide one from a later base)."""
 
     def update_settings(self, new_settings: typing.Any) -> None:
         changed = changed_fields(self.settings, new_settings)  # type: ignore[attr-defined]
@@ -69,7 +70,7 @@ class SettingsByValueMixin:
             self._request_reset()  # type: ignore[attr-defined]
 
 
-class StreamAxisMixin(SettingsByValueMixin):
+class StreamAxisMixin:
     """The one reset rule of every stateful processor. Put it before
     ``BaseStatefulTransformer`` in the bases.
 
@@ -83,8 +84,6 @@ class StreamAxisMixin(SettingsByValueMixin):
       data's namespace, device and dtype.
     * ``_reset_extra(message)``: a tuple of anything else this processor's state depends on
       (default none); it is folded into the same hash, never a second rule.
-    * ``update_settings``: settings compared by value, arrays included
-      (``SettingsByValueMixin``).
 
     A reset caused by a change of the stream's layout (the dims, or the length of a dim other
     than the stream axis: a channel-count change) is logged at INFO, naming the processor,

@@ -32,6 +32,7 @@ from ._kernels import affine as affine_kernels
 from ._kernels import rereference as reref_kernels
 from ._kernels.elementwise import as_float
 from ._messages import replace_data, replace_fields
+from ._processors import SettingsByValueMixin
 from ._units import TransformerUnit
 from .util.blockdiag import plan_block_matmul
 from .util.channels import ChannelGroupSpec, resolve_channel_groups
@@ -107,6 +108,7 @@ class AffineTransformState:
 
 
 class AffineTransformTransformer(
+    SettingsByValueMixin,
     sc.ChannelDimMixin,
     BaseStatefulTransformer[AffineTransformSettings, AxisArray, AxisArray,
                             AffineTransformState],

@@ -27,7 +27,7 @@ from ._backend import float_dtype_for, namespace_and_device
 from ._kernels import axes as _axes
 from ._kernels import fir
 from ._messages import axis_index, replace_fields
-from ._processors import StreamAxisMixin
+from ._processors import SettingsByValueMixin, StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_member
 
@@ -141,6 +141,7 @@ class FilterbankState:
 
 
 class FilterbankTransformer(
+    SettingsByValueMixin,
     StreamAxisMixin,
     BaseStatefulTransformer[FilterbankSettings, AxisArray, AxisArray, FilterbankState],
 ):

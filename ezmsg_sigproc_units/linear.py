@@ -14,7 +14,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 from ._backend import array_namespace, asarray, float_dtype_for, namespace_and_device
 from ._kernels.elementwise import as_float
 from ._messages import axis_index, replace_data
-from ._processors import StreamAxisMixin, stream_axis
+from ._processors import SettingsByValueMixin, StreamAxisMixin, stream_axis
 from ._units import TransformerUnit
 
 
@@ -61,6 +61,7 @@ class LinearTransformState:
 
 
 class LinearTransformTransformer(
+    SettingsByValueMixin,
     StreamAxisMixin,
     BaseStatefulTransformer[LinearTransformSettings, AxisArray, AxisArray, LinearTransformState],
 ):

@@ -41,7 +41,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 from ._backend import dtype_name, float_dtype_for, materialize, namespace_and_device
 from ._kernels import resampling as _rs
 from ._messages import axis_index, replace_data
-from ._processors import StreamAxisMixin
+from ._processors import SettingsByValueMixin, StreamAxisMixin
 from ._resample_rate import RateMode
 from ._resample_reference import ReferenceMode, check_peer_fields
 from ._units import WindowedUnit, has_no_windows
@@ -172,6 +172,7 @@ class ResampleState:
 
 
 class ResampleTransformer(
+    SettingsByValueMixin,
     StreamAxisMixin,
     RateMode,
     ReferenceMode,

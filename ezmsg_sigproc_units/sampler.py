@@ -30,7 +30,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ._backend import materialize
 from ._messages import axis_index
-from ._processors import StreamAxisMixin
+from ._processors import SettingsByValueMixin, StreamAxisMixin
 from ._sampler_history import SampleHistory
 from ._units import WindowedUnit
 from ._validate import check_real
@@ -111,7 +111,7 @@ class SamplerState:
     they take the time of the first sample to come."""
 
 
-class SamplerTransformer(StreamAxisMixin, BaseStatefulTransformer[
+class SamplerTransformer(SettingsByValueMixin, StreamAxisMixin, BaseStatefulTransformer[
         SamplerSettings, AxisArray, list, SamplerState]):
     """``proc(data)`` or ``proc(trigger)``: the list of epochs completed by it (possibly
     empty), in trigger order. An epoch has the stream's layout, its time axis starts at its

@@ -27,7 +27,7 @@ from ._backend import fft as _fft
 from ._kernels import axes as _axes
 from ._kernels import cwt as _cwt
 from ._messages import axis_index, replace_fields
-from ._processors import StreamAxisMixin
+from ._processors import SettingsByValueMixin, StreamAxisMixin
 from ._units import TransformerUnit
 from ._validate import check_member
 from .filterbank import MinPhaseMode
@@ -115,7 +115,7 @@ class CWTState:
     freq_axis: Any = None
 
 
-class CWTTransformer(StreamAxisMixin,
+class CWTTransformer(SettingsByValueMixin, StreamAxisMixin,
                      BaseStatefulTransformer[CWTSettings, AxisArray, AxisArray, CWTState]):
     """Streaming CWT; see the module docstring for the layout and the numbers. State resets
     by the shared rule (``StreamAxisMixin``): the other dims' layout, the sampling period, the

@@ -20,6 +20,7 @@ from ezmsg.baseproc.processor import BaseProcessor, BaseProducer, _get_base_proc
 from ezmsg.util.messages.axisarray import AxisArray
 
 import ezmsg_sigproc_units
+from ezmsg_sigproc_units._processors import SettingsByValueMixin
 from ezmsg_sigproc_units.adaptive_lattice_notch import (
     AdaptiveLatticeNotchFilterSettings,
     AdaptiveLatticeNotchFilterTransformer,
@@ -198,29 +199,41 @@ def test_every_catalog_processor_takes_a_copy_of_its_settings():
 _ARRAYISH = ("ndarray", "ArrayLike", "Any", "dict")
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing the deprecated shims
-def test_no_processor_with_array_settings_compares_them_with_ne():
-    """ezmsg-baseproc's update_settings (composites' too) compares fields with ``!=`` (an
-    array field raises): every processor whose settings may hold arrays overrides it
-    (``SettingsByValueMixin``)."""
-    base = (BaseProcessor.update_settings, BaseProducer.update_settings,
-            CompositeProcessor.update_settings, CompositeProducer.update_settings)
-    offenders = []
+def _processor_classes() -> typing.Iterator[tuple[str, type]]:
+    """Every concrete processor or producer class defined in the package."""
     for info in pkgutil.walk_packages(ezmsg_sigproc_units.__path__, "ezmsg_sigproc_units."):
         if info.name.endswith(".cli") or ".testing" in info.name:
             continue
         mod = importlib.import_module(info.name)
         for name, cls in vars(mod).items():
-            if (not inspect.isclass(cls) or cls.__module__ != mod.__name__
-                    or not issubclass(cls, (BaseProcessor, BaseProducer))
-                    or inspect.isabstract(cls) or cls.update_settings not in base):
-                continue
-            try:
-                settings_type = _get_base_processor_settings_type(cls)
-            except TypeError:
-                continue
-            if dataclasses.is_dataclass(settings_type) and any(
-                    a in str(f.type) for f in dataclasses.fields(settings_type)
-                    for a in _ARRAYISH):
-                offenders.append(f"{info.name}.{name}")
+            if (inspect.isclass(cls) and cls.__module__ == mod.__name__
+                    and issubclass(cls, (BaseProcessor, BaseProducer))
+                    and not inspect.isabstract(cls)):
+                yield f"{info.name}.{name}", cls
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing the deprecated shims
+def test_no_processor_with_array_settings_compares_them_with_ne():
+    """ezmsg-baseproc's update_settings (composites' too) compares fields with ``!=`` (an
+    array field raises): every processor whose settings may hold arrays overrides it
+    (``SettingsByValueMixin``), and the mixin hides no ``update_settings`` of ours."""
+    base = (BaseProcessor.update_settings, BaseProducer.update_settings,
+            CompositeProcessor.update_settings, CompositeProducer.update_settings)
+    offenders, hidden = [], []
+    for name, cls in _processor_classes():
+        mro = cls.__mro__
+        if SettingsByValueMixin in mro:
+            hidden += [f"{name}: {c.__name__}" for c in mro[mro.index(SettingsByValueMixin) + 1:]
+                       if c.__module__.startswith("ezmsg_sigproc_units")
+                       and "update_settings" in vars(c)]
+        if cls.update_settings not in base:
+            continue
+        try:
+            settings_type = _get_base_processor_settings_type(cls)
+        except TypeError:
+            continue
+        if dataclasses.is_dataclass(settings_type) and any(
+                a in str(f.type) for f in dataclasses.fields(settings_type) for a in _ARRAYISH):
+            offenders.append(name)
     assert not offenders
+    assert not hidden

@@ -39,6 +39,7 @@ from ..._backend import (
 )
 from ..._kernels import ssr as ssr_kernels
 from ..._kernels.linalg import matmul
+from ..._processors import SettingsByValueMixin
 from ...affinetransform import AffineTransformSettings, AffineTransformTransformer
 from ...util.channels import (
     ChannelGroupSpec,
@@ -115,6 +116,7 @@ class SelfSupervisedRegressionState:
 
 
 class SelfSupervisedRegressionTransformer(
+    SettingsByValueMixin,
     sc.ChannelDimMixin,
     BaseAdaptiveTransformer[SettingsType, AxisArray, AxisArray, StateType],
     typing.Generic[SettingsType, StateType],
