@@ -32,13 +32,30 @@ def is_malformed(message: typing.Any, exc: Exception) -> bool:
     ``MALFORMED_INPUT`` error, or any error on a message that is not a well-formed AxisArray
     (not an AxisArray; data without an integer ``ndim``, a ``shape`` and a ``dtype``; dims not
     one distinct name per data dimension)."""
-    if isinstance(exc, MALFORMED_INPUT) or not isinstance(message, AxisArray):
-        return True
+    return isinstance(exc, MALFORMED_INPUT) or _ill_formed(message) is not None
+
+
+def _ill_formed(message: typing.Any) -> str | None:
+    """What makes ``message`` not a well-formed AxisArray; None when it is one."""
+    if not isinstance(message, AxisArray):
+        return f"expected an AxisArray, got {type(message).__name__}"
     data, dims = message.data, message.dims
     ndim = getattr(data, "ndim", None)
-    return (not isinstance(ndim, int) or getattr(data, "shape", None) is None
-            or getattr(data, "dtype", None) is None or len(dims) != ndim
-            or len(set(dims)) != len(dims))
+    if (not isinstance(ndim, int) or getattr(data, "shape", None) is None
+            or getattr(data, "dtype", None) is None):
+        return f"data must be an array (ndim, shape, dtype), got {type(data).__name__}"
+    if len(dims) != ndim or len(set(dims)) != len(dims):
+        return f"dims {list(dims)} are not one distinct name per dimension of {ndim}-d data"
+    return None
+
+
+def check_message(message: typing.Any) -> None:
+    """Raise ``TypeError`` unless ``message`` is a well-formed AxisArray: for an input that
+    queues messages before it processes them (a pairing Unit), so that a bad one is refused
+    on arrival rather than failing its partner later."""
+    problem = _ill_formed(message)
+    if problem is not None:
+        raise TypeError(problem)
 
 
 def describe(message: typing.Any) -> str:
@@ -97,6 +114,23 @@ def _snapshot(proc: BaseStatefulProcessor) -> tuple:
     fields = {k: (copy.copy(v) if type(v) in _CONTAINERS else v)
               for k, v in getattr(state, "__dict__", {}).items()}
     return proc, proc.__dict__.copy(), state, fields
+
+
+def _snapshot_plain(proc: typing.Any) -> tuple:
+    """``_snapshot`` of a processor of its own (not ezmsg-baseproc's), whose attributes may
+    hold its queues and caches directly: those containers are copied too."""
+    proc, attrs, state, fields = _snapshot(proc)
+    return proc, {k: (copy.copy(v) if type(v) in _CONTAINERS else v)
+                  for k, v in attrs.items()}, state, fields
+
+
+def _plain_parts(proc: typing.Any) -> list:
+    """``proc`` when it is a processor of its own, and the processors of its own that it
+    holds directly (a two-stage processor's stages): what ``_stateful_parts`` cannot see."""
+    if isinstance(proc, BaseProcessor):
+        return []
+    return [proc] + [v for v in vars(proc).values()
+                     if hasattr(v, "_state") and not isinstance(v, (BaseProcessor, type))]
 
 
 def _restore(snapshots: list) -> None:
@@ -180,6 +214,7 @@ class FaultContainment:
     _pending: tuple | None = None  # (processor with the new settings, the settings)
     _guarded: typing.Any = None  # the processor whose resets are snapshotted
     _snapshots: list | None = None
+    _parts: tuple | None = None  # (processor, its stateful parts, its plain parts)
 
     def _guard(self, proc: typing.Any) -> list:
         """Make every reset inside ``proc`` snapshot the state it replaces first."""
@@ -192,7 +227,7 @@ class FaultContainment:
                 _snapshot_then_reset, part, cls._reset_state.__get__(part), snapshots)
             part._areset_state = functools.partial(
                 _snapshot_then_areset, part, cls._areset_state.__get__(part), snapshots)
-        self._guarded = proc
+        self._guarded, self._parts = proc, None
         return snapshots
 
     async def _run_processor(self, method: str, message: typing.Any) -> typing.Any:
@@ -214,30 +249,41 @@ class FaultContainment:
         return result
 
     def _run_input(self, step: typing.Callable[[typing.Any], typing.Any], message: typing.Any,
-                   axisarray: bool = True) -> typing.Any:
-        """``step(processor)`` for a ``message`` on another input of the Unit (a trigger, a
-        reference), with the signal's fault handling: None for a malformed message (only
-        ``MALFORMED_INPUT`` errors count when the input does not carry AxisArrays). Such
-        messages are rare, so the state is saved before every one, not only at resets: a
-        trigger queued before it proves bad is taken out again. A pending settings update is
-        prepared again afterwards, so that it includes the message."""
+                   axisarray: bool = True, proc: typing.Any = None,
+                   also: tuple[type[Exception], ...] = ()) -> typing.Any:
+        """``step(proc)`` for a ``message`` on another input of the Unit (a trigger, a
+        reference, a value), or on any input of a Unit with tasks of its own, with the
+        signal's fault handling: None for a malformed message (only ``MALFORMED_INPUT``
+        errors count when the input does not carry AxisArrays). The state is saved before
+        every message, not only at resets: a trigger queued before it proves bad is taken
+        out again. ``proc`` (default ``self.processor``) is what holds the state: an
+        ezmsg-baseproc processor, or one of its own (its attributes' queues and its
+        ``_state``'s fields are saved; see ``_plain_parts``). ``also``: errors that blame the
+        message on this input besides ``MALFORMED_INPUT`` (a full buffer). A pending settings
+        update is prepared again afterwards, so that it includes the message."""
         pending, self._pending = self._pending, None
-        proc = self.processor
+        proc = self.processor if proc is None else proc
         snapshots = self._snapshots if proc is self._guarded else self._guard(proc)
-        snapshots += [_snapshot(part) for part in _stateful_parts(proc)]
+        parts = self._parts
+        if parts is None or parts[0] is not proc:
+            parts = self._parts = (proc, _stateful_parts(proc), _plain_parts(proc))
+        snapshots += [_snapshot(part) for part in parts[1]]
+        snapshots += [_snapshot_plain(part) for part in parts[2]]
+        saved = len(snapshots)
         try:
             result = step(proc)
         except Exception as exc:
-            malformed = is_malformed(message, exc) if axisarray else isinstance(
-                exc, MALFORMED_INPUT)
+            malformed = isinstance(exc, also) or (is_malformed(message, exc) if axisarray
+                                                  else isinstance(exc, MALFORMED_INPUT))
             if not self._dropped(snapshots, message, exc, malformed):
                 raise
             return None
         finally:
             if pending is not None:
                 self._settings_update(pending[1])
-        if snapshots:
-            snapshots.clear()
+        reset = len(snapshots) > saved
+        snapshots.clear()
+        if reset:  # guard what the reset built
             self._guard(proc)
         return result
 

@@ -38,6 +38,7 @@ from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from . import _align_buffer as _buf
 from ._backend import array_namespace, device_of, materialize
+from ._faults import FaultContainment
 from ._messages import axis_index, replace_fields
 from ._processors import stream_axis
 from ._validate import check_count, check_real
@@ -279,9 +280,11 @@ def _itemsize(x: typing.Any) -> int:
     return int(getattr(x.dtype, "itemsize", None) or getattr(x.dtype, "size", 8))
 
 
-class AlignAlongAxis(ez.Unit):
+class AlignAlongAxis(FaultContainment, ez.Unit):
     """``OUTPUT_SIGNAL_A``/``OUTPUT_SIGNAL_B``: the aligned pairs of ``INPUT_SIGNAL_A`` and
-    ``INPUT_SIGNAL_B``, published (A first) by whichever input completes them."""
+    ``INPUT_SIGNAL_B``, published (A first) by whichever input completes them. A message the
+    processor refuses (malformed, another rate, a full buffer under ``"raise"``) is dropped
+    with one WARNING line and the buffers are as before it (docs/robustness.md)."""
 
     SETTINGS = AlignAlongAxisSettings
 
@@ -293,16 +296,9 @@ class AlignAlongAxis(ez.Unit):
     async def initialize(self) -> None:
         self.processor = AlignAlongAxisProcessor(settings=self.SETTINGS)
 
-    def _guarded(self, push: typing.Callable, msg: AxisArray) -> _AlignPair | None:
-        """A message the processor refuses (another rate, a full buffer under "raise") is
-        logged and dropped; the stream goes on."""
-        try:
-            return push(msg)
-        except (ValueError, OverflowError) as exc:
-            ez.logger.error(f"AlignAlongAxis: message dropped: {exc}")
-            return None
-
-    async def _emit(self, pair: _AlignPair | None) -> typing.AsyncGenerator:
+    def _push(self, side: int, msg: AxisArray) -> typing.Iterator[tuple]:
+        pair = self._run_input(lambda proc: (proc.push_a if side == 0 else proc.push_b)(msg),
+                               msg, also=(OverflowError,))
         if pair is not None:
             materialize(pair[0].data)
             materialize(pair[1].data)
@@ -313,12 +309,12 @@ class AlignAlongAxis(ez.Unit):
     @ez.publisher(OUTPUT_SIGNAL_A)
     @ez.publisher(OUTPUT_SIGNAL_B)
     async def on_a(self, msg: AxisArray) -> typing.AsyncGenerator:
-        async for out in self._emit(self._guarded(self.processor.push_a, msg)):
+        for out in self._push(0, msg):
             yield out
 
     @ez.subscriber(INPUT_SIGNAL_B)
     @ez.publisher(OUTPUT_SIGNAL_A)
     @ez.publisher(OUTPUT_SIGNAL_B)
     async def on_b(self, msg: AxisArray) -> typing.AsyncGenerator:
-        async for out in self._emit(self._guarded(self.processor.push_b, msg)):
+        for out in self._push(1, msg):
             yield out

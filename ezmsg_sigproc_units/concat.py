@@ -29,7 +29,7 @@ import ezmsg.core as ez
 import numpy as np
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
-from ._backend import array_namespace, materialize
+from ._backend import array_namespace
 from ._concat_axes import (
     check_name,
     check_rates,
@@ -41,7 +41,7 @@ from ._concat_axes import (
 )
 from ._concat_plan import attrs_digest, layout, same_backend, same_pair
 from ._messages import replace_fields
-from .math._pair import _PairProcessor, _PairState
+from .math._pair import _PairProcessor, _PairState, _PairUnit
 from .util.channels import AxisFingerprintMemo
 from .util.message import with_fingerprint
 
@@ -255,35 +255,13 @@ class ConcatProcessor(_PairProcessor):
         st.cached_axes = owned_axes(a, {s.align_axis, sd}, merged, dim)
 
 
-class Concat(ez.Unit):
+class Concat(_PairUnit):
     """``OUTPUT_SIGNAL``: ``INPUT_SIGNAL_A`` and ``INPUT_SIGNAL_B`` joined along the axis,
-    paired by arrival order (no time alignment). A pair that cannot be joined is logged and
-    dropped; the stream goes on."""
+    paired by arrival order (no time alignment), published as soon as a pair is complete. A
+    malformed message, or a pair that cannot be joined, is dropped with one WARNING line (see
+    ``math._pair._PairUnit``); the stream goes on."""
 
     SETTINGS = ConcatSettings
 
-    INPUT_SIGNAL_A = ez.InputStream(AxisArray)
-    INPUT_SIGNAL_B = ez.InputStream(AxisArray)
-    OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
-
-    async def initialize(self) -> None:
-        self.processor = ConcatProcessor(self.SETTINGS)
-
-    @ez.subscriber(INPUT_SIGNAL_A)
-    async def on_a(self, msg: AxisArray) -> None:
-        self.processor.push_a(msg)
-
-    @ez.subscriber(INPUT_SIGNAL_B)
-    async def on_b(self, msg: AxisArray) -> None:
-        self.processor.push_b(msg)
-
-    @ez.publisher(OUTPUT_SIGNAL)
-    async def output(self) -> typing.AsyncGenerator:
-        while True:
-            try:
-                out = await self.processor.__acall__()
-            except (ValueError, TypeError) as exc:
-                ez.logger.error(f"Concat: pair dropped: {exc}")
-                continue
-            materialize(out.data)
-            yield self.OUTPUT_SIGNAL, out
+    def _make_processor(self) -> ConcatProcessor:
+        return ConcatProcessor(self.SETTINGS)

@@ -26,6 +26,7 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import float_dtype_for, namespace_and_device
+from ._faults import MALFORMED_INPUT, FaultContainment, check_message
 from ._kernels import axes as _axes
 from ._kernels import ewma as _ewma
 from ._kernels import scaling as _sc
@@ -87,10 +88,16 @@ def _standardize(plans: _Plans, settings: EWMSettings, signal: AxisArray,
                                                       inner, ix))
 
 
-class EWM(ez.Unit):
+class EWM(FaultContainment, ez.Unit):
     """Exponentially weighted standardisation of ``INPUT_SIGNAL`` against ``INPUT_BUFFER``
     (recent history including the signal), paired in arrival order. Deprecated in the peer:
-    prefer ``scaler.AdaptiveStandardScaler``."""
+    prefer ``scaler.AdaptiveStandardScaler``.
+
+    A message on either input that is not a well-formed AxisArray with the axis to
+    accumulate along is dropped on arrival with one WARNING line, so the n-th good signal
+    still meets the n-th good buffer. Of a pair that cannot be standardised together, the
+    message whose dims differ from its input's last ones is dropped (both when neither or
+    both differ), each with its line (docs/robustness.md)."""
 
     SETTINGS = EWMSettings
     STATE = EWMState
@@ -104,20 +111,47 @@ class EWM(ez.Unit):
         self.STATE.buffer_queue = asyncio.Queue()
         self._plans = _Plans()
 
+    def _enqueue(self, queue: asyncio.Queue, message: AxisArray) -> None:
+        def step(plans: _Plans) -> None:
+            check_message(message)
+            axis_index(message, stream_axis(plans, message, self.SETTINGS.axis))
+            queue.put_nowait(message)
+
+        self._run_input(step, message, proc=self._plans)
+
     @ez.subscriber(INPUT_SIGNAL)
     async def on_signal(self, message: AxisArray) -> None:
-        self.STATE.signal_queue.put_nowait(message)
+        self._enqueue(self.STATE.signal_queue, message)
 
     @ez.subscriber(INPUT_BUFFER)
     async def on_buffer(self, message: AxisArray) -> None:
-        self.STATE.buffer_queue.put_nowait(message)
+        self._enqueue(self.STATE.buffer_queue, message)
 
     @ez.publisher(OUTPUT_SIGNAL)
     async def sync_output(self) -> typing.AsyncGenerator:
+        signal = buffer = None
+        last: tuple = (None, None)  # the dims of the last pair standardised
         while True:
-            signal = await self.STATE.signal_queue.get()
-            buffer = await self.STATE.buffer_queue.get()
-            yield self.OUTPUT_SIGNAL, _standardize(self._plans, self.SETTINGS, signal, buffer)
+            if signal is None:
+                signal = await self.STATE.signal_queue.get()
+            if buffer is None:
+                buffer = await self.STATE.buffer_queue.get()
+            try:
+                out = _standardize(self._plans, self.SETTINGS, signal, buffer)
+            except MALFORMED_INPUT as exc:
+                # Drop the one whose dims differ from its input's last ones; the other
+                # waits for the next message of the other input. Neither or both: both go.
+                odd = [m is not None and list(m.dims) != list(msg.dims)
+                       for m, msg in zip(last, (signal, buffer), strict=True)]
+                if not odd[1]:
+                    self._drop(signal, exc)
+                    signal = None
+                if not odd[0] or odd[1]:
+                    self._drop(buffer, exc)
+                    buffer = None
+                continue
+            last, signal, buffer = (signal, buffer), None, None
+            yield self.OUTPUT_SIGNAL, out
 
 
 class EWMFilterSettings(ez.Settings):

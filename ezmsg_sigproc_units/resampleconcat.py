@@ -18,6 +18,7 @@ from ezmsg.util.messages.axisarray import AxisArray
 
 from ._backend import materialize
 from ._concat_axes import renamed_errors
+from ._faults import FaultContainment
 from .concat import ConcatProcessor, ConcatSettings
 from .resample import ResampleProcessor, ResampleSettings
 from .util.message import has_samples_along
@@ -135,9 +136,11 @@ class ResampleConcatProcessor:
         return self(message)
 
 
-class ResampleConcat(ez.Unit):
+class ResampleConcat(FaultContainment, ez.Unit):
     """``OUTPUT_SIGNAL``: ``INPUT_REFERENCE`` (A) joined with ``INPUT_SIGNAL`` (B) resampled
-    onto the reference's times, published as soon as an input completes a chunk."""
+    onto the reference's times, published as soon as an input completes a chunk. A malformed
+    message on either input is dropped with one WARNING line and both stages' state as
+    before it (docs/robustness.md)."""
 
     SETTINGS = ResampleConcatSettings
 
@@ -148,21 +151,25 @@ class ResampleConcat(ez.Unit):
     async def initialize(self) -> None:
         self.processor = ResampleConcatProcessor(self.SETTINGS)
 
-    def _drain(self) -> typing.Iterator[AxisArray]:
-        while (out := next(self.processor)) is not None:
-            materialize(out.data)
-            yield out
+    def _push(self, push: typing.Callable, message: AxisArray) -> list[AxisArray]:
+        def step(proc: ResampleConcatProcessor) -> list[AxisArray]:
+            push(proc, message)
+            outs = []
+            while (out := next(proc)) is not None:
+                materialize(out.data)
+                outs.append(out)
+            return outs
+
+        return self._run_input(step, message) or []
 
     @ez.subscriber(INPUT_REFERENCE)
     @ez.publisher(OUTPUT_SIGNAL)
     async def on_reference(self, message: AxisArray) -> typing.AsyncGenerator:
-        self.processor.push_reference(message)
-        for out in self._drain():
+        for out in self._push(ResampleConcatProcessor.push_reference, message):
             yield self.OUTPUT_SIGNAL, out
 
     @ez.subscriber(INPUT_SIGNAL)
     @ez.publisher(OUTPUT_SIGNAL)
     async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        self.processor.push_signal(message)
-        for out in self._drain():
+        for out in self._push(ResampleConcatProcessor.push_signal, message):
             yield self.OUTPUT_SIGNAL, out

@@ -23,6 +23,7 @@ import dataclasses
 from typing import Any
 
 import ezmsg.core as ez
+import numpy as np
 from ezmsg.baseproc import BaseStatefulTransformer, processor_state
 from ezmsg.util.messages.axisarray import AxisArray
 
@@ -185,7 +186,13 @@ class AdaptiveStandardScaler(
 
     @ez.subscriber(INPUT_ACCUMULATE)
     async def on_accumulate(self, accumulate: bool) -> None:
-        self.processor.accumulate = accumulate
+        """A value that is not a bool is dropped with one WARNING line (docs/robustness.md)."""
+        def step(proc: AdaptiveStandardScalerTransformer) -> None:
+            if not isinstance(accumulate, (bool, np.bool_)):
+                raise TypeError(f"accumulate: must be a bool, got {type(accumulate).__name__}")
+            proc.accumulate = accumulate
+
+        self._run_input(step, accumulate, axisarray=False)
 
 
 def scaler(time_constant: float = 1.0, axis: str | None = None

@@ -125,10 +125,27 @@ class SignalInjector(TransformerUnit[SignalInjectorSettings, AxisArray, AxisArra
     INPUT_FREQUENCY = ez.InputStream(typing.Optional[float])  # noqa: UP045 - the peer's stream type
     INPUT_AMPLITUDE = ez.InputStream(float)
 
+    # A value of the wrong kind is dropped with one WARNING line (docs/robustness.md), so it
+    # cannot make every later signal message fail.
     @ez.subscriber(INPUT_FREQUENCY)
     async def on_frequency(self, msg: float | None) -> None:
-        self.processor.state.cur_frequency = msg
+        def step(proc: SignalInjectorTransformer) -> None:
+            proc.state.cur_frequency = None if msg is None else _real("frequency", msg)
+
+        self._run_input(step, msg, axisarray=False)
 
     @ez.subscriber(INPUT_AMPLITUDE)
     async def on_amplitude(self, msg: float) -> None:
-        self.processor.state.cur_amplitude = msg
+        def step(proc: SignalInjectorTransformer) -> None:
+            proc.state.cur_amplitude = _real("amplitude", msg)
+
+        self._run_input(step, msg, axisarray=False)
+
+
+def _real(name: str, value: typing.Any) -> typing.Any:
+    """``value`` when it is a finite real number (a bool is not one; a NumPy scalar is taken
+    as its Python number); else ``ValueError``."""
+    if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+        value = value.item()
+    check_real(name, value)
+    return value

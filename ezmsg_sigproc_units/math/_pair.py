@@ -18,6 +18,7 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray
 
 from .._backend import array_namespace, materialize
+from .._faults import MALFORMED_INPUT, FaultContainment, check_message
 from .._messages import replace_data
 
 
@@ -105,8 +106,14 @@ class _PairProcessor:
         return self
 
 
-class _PairUnit(ez.Unit):
-    """Two input streams combined pairwise by ``_PROCESSOR``; publishes every ready result."""
+class _PairUnit(FaultContainment, ez.Unit):
+    """Two input streams combined pairwise by ``_PROCESSOR``; publishes every ready result.
+
+    Faults are contained (docs/robustness.md): a message that is not a well-formed AxisArray
+    is refused on arrival, and a pair that cannot be combined drops the message it blames
+    (the arriving one, unless only its queued partner differs from the last pair its input
+    gave), each with one WARNING line, so the n-th good message of A still meets the n-th
+    good message of B."""
 
     _PROCESSOR: typing.ClassVar[type[_PairProcessor]]
 
@@ -115,24 +122,56 @@ class _PairUnit(ez.Unit):
     OUTPUT_SIGNAL = ez.OutputStream(AxisArray)
 
     async def initialize(self) -> None:
-        self.processor = self._PROCESSOR()
+        self.processor = self._make_processor()
+        self._layouts: list = [None, None]  # per input: the layout of its last combined message
 
-    def _ready(self) -> AxisArray | None:
-        out = self.processor()
-        if out is not None:
+    def _make_processor(self) -> _PairProcessor:
+        return self._PROCESSOR()
+
+    def _push(self, side: int, message: AxisArray) -> list[AxisArray]:
+        """The outputs that ``message`` (on input A: 0, B: 1) completes, faults contained."""
+        return self._run_input(lambda proc: self._step(proc, side, message), message) or []
+
+    def _step(self, proc: _PairProcessor, side: int, message: AxisArray) -> list[AxisArray]:
+        check_message(message)
+        (proc.push_a if side == 0 else proc.push_b)(message)
+        outs, st = [], proc.state
+        while st.queue_a and st.queue_b:
+            pair = (st.queue_a[0], st.queue_b[0])
+            try:
+                out = proc()
+            except MALFORMED_INPUT as exc:
+                mine, other = pair[side], pair[1 - side]
+                if mine is not message or not (self._changed(1 - side, other)
+                                               and not self._changed(side, mine)):
+                    raise  # the arriving message is blamed (the state is put back)
+                # Only the queued partner broke the pattern: drop it, keep the arrival.
+                (st.queue_a if side == 0 else st.queue_b).appendleft(mine)
+                self._drop(other, exc)
+                continue
+            self._layouts = [_layout(pair[0]), _layout(pair[1])]
             materialize(out.data)  # lazy backends compute before the message leaves
-        return out
+            outs.append(out)
+        return outs
+
+    def _changed(self, side: int, message: AxisArray) -> bool:
+        last = self._layouts[side]
+        return last is not None and _layout(message) != last
 
     @ez.subscriber(INPUT_SIGNAL_A)
     @ez.publisher(OUTPUT_SIGNAL)
     async def on_a(self, message: AxisArray) -> typing.AsyncGenerator:
-        self.processor.push_a(message)
-        while (out := self._ready()) is not None:
+        for out in self._push(0, message):
             yield self.OUTPUT_SIGNAL, out
 
     @ez.subscriber(INPUT_SIGNAL_B)
     @ez.publisher(OUTPUT_SIGNAL)
     async def on_b(self, message: AxisArray) -> typing.AsyncGenerator:
-        self.processor.push_b(message)
-        while (out := self._ready()) is not None:
+        for out in self._push(1, message):
             yield self.OUTPUT_SIGNAL, out
+
+
+def _layout(message: AxisArray) -> tuple:
+    """What a pair's compatibility depends on: dims, shape, array type and dtype."""
+    data = message.data
+    return tuple(message.dims), tuple(data.shape), type(data), data.dtype

@@ -27,6 +27,7 @@ import ezmsg.core as ez
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis, LinearAxis
 
 from ..._backend import device_of, materialize
+from ..._faults import FaultContainment
 from ..._sampler_history import SampleHistory
 from ..._validate import check_real
 from ...util.message import SampleTriggerMessage
@@ -191,10 +192,13 @@ class SeqSeqSamplerState(ez.State):
     core: SeqSeqSampler
 
 
-class SeqSeqSamplerUnit(ez.Unit):
+class SeqSeqSamplerUnit(FaultContainment, ez.Unit):
     """Triggers on ``INPUT_TRIGGER``, targets on ``INPUT_VALUE``, features on
     ``INPUT_SIGNAL``; each completed training sample is published on ``OUTPUT_SAMPLE`` as soon
-    as the message that completes it arrives."""
+    as the message that completes it arrives. A malformed message on any input is dropped
+    with one WARNING line, and the buffers and pending triggers are as before it
+    (docs/robustness.md; a trigger is not an AxisArray, so there only ``ValueError``,
+    ``TypeError``, ``KeyError`` and ``IndexError`` count)."""
 
     SETTINGS = SeqSeqSamplerSettings
     STATE = SeqSeqSamplerState
@@ -207,23 +211,29 @@ class SeqSeqSamplerUnit(ez.Unit):
     async def initialize(self) -> None:
         self.STATE.core = SeqSeqSampler(max_buffer_dur=self.SETTINGS.max_buffer_dur)
 
+    def _push(self, push: typing.Callable, message: typing.Any,
+              axisarray: bool = True) -> list[AxisArray]:
+        core = self.STATE.core
+        return self._run_input(lambda c: [_ready(s) for s in push(c, message)], message,
+                               axisarray, proc=core) or []
+
     @ez.subscriber(INPUT_TRIGGER)
     @ez.publisher(OUTPUT_SAMPLE)
     async def on_trigger(self, message: SampleTriggerMessage) -> typing.AsyncGenerator:
-        for sample in self.STATE.core.push_trigger(message):
-            yield self.OUTPUT_SAMPLE, _ready(sample)
+        for sample in self._push(SeqSeqSampler.push_trigger, message, axisarray=False):
+            yield self.OUTPUT_SAMPLE, sample
 
     @ez.subscriber(INPUT_VALUE)
     @ez.publisher(OUTPUT_SAMPLE)
     async def on_value(self, message: AxisArray) -> typing.AsyncGenerator:
-        for sample in self.STATE.core.push_value(message):
-            yield self.OUTPUT_SAMPLE, _ready(sample)
+        for sample in self._push(SeqSeqSampler.push_value, message):
+            yield self.OUTPUT_SAMPLE, sample
 
     @ez.subscriber(INPUT_SIGNAL)
     @ez.publisher(OUTPUT_SAMPLE)
     async def on_signal(self, message: AxisArray) -> typing.AsyncGenerator:
-        for sample in self.STATE.core.push_signal(message):
-            yield self.OUTPUT_SAMPLE, _ready(sample)
+        for sample in self._push(SeqSeqSampler.push_signal, message):
+            yield self.OUTPUT_SAMPLE, sample
 
 
 def _ready(sample: AxisArray) -> AxisArray:
