@@ -102,7 +102,7 @@ def _stateful_parts(proc: typing.Any, seen: set[int] | None = None) -> list[Base
     return found
 
 
-_CONTAINERS = (dict, list, collections.deque, set)
+_CONTAINERS = frozenset((dict, list, collections.deque, set))
 
 
 def _snapshot(proc: BaseStatefulProcessor) -> tuple:
@@ -119,9 +119,12 @@ def _snapshot(proc: BaseStatefulProcessor) -> tuple:
 def _snapshot_plain(proc: typing.Any) -> tuple:
     """``_snapshot`` of a processor of its own (not ezmsg-baseproc's), whose attributes may
     hold its queues and caches directly: those containers are copied too."""
-    proc, attrs, state, fields = _snapshot(proc)
-    return proc, {k: (copy.copy(v) if type(v) in _CONTAINERS else v)
-                  for k, v in attrs.items()}, state, fields
+    snapshot = _snapshot(proc)
+    attrs = snapshot[1]  # a copy already
+    for k, v in attrs.items():
+        if type(v) in _CONTAINERS:
+            attrs[k] = copy.copy(v)
+    return snapshot
 
 
 def _plain_parts(proc: typing.Any) -> list:
@@ -250,7 +253,7 @@ class FaultContainment:
 
     def _run_input(self, step: typing.Callable[[typing.Any], typing.Any], message: typing.Any,
                    axisarray: bool = True, proc: typing.Any = None,
-                   also: tuple[type[Exception], ...] = ()) -> typing.Any:
+                   also: tuple[type[Exception], ...] = (), save: bool = True) -> typing.Any:
         """``step(proc)`` for a ``message`` on another input of the Unit (a trigger, a
         reference, a value), or on any input of a Unit with tasks of its own, with the
         signal's fault handling: None for a malformed message (only ``MALFORMED_INPUT``
@@ -259,16 +262,20 @@ class FaultContainment:
         out again. ``proc`` (default ``self.processor``) is what holds the state: an
         ezmsg-baseproc processor, or one of its own (its attributes' queues and its
         ``_state``'s fields are saved; see ``_plain_parts``). ``also``: errors that blame the
-        message on this input besides ``MALFORMED_INPUT`` (a full buffer). A pending settings
-        update is prepared again afterwards, so that it includes the message."""
+        message on this input besides ``MALFORMED_INPUT`` (a full buffer). ``save=False``: no
+        state is saved (the per-message cost of a stream input); the step itself puts back
+        what it changed before it raises (a pairing queue), and resets are still saved. A
+        pending settings update is prepared again afterwards, so that it includes the
+        message."""
         pending, self._pending = self._pending, None
         proc = self.processor if proc is None else proc
         snapshots = self._snapshots if proc is self._guarded else self._guard(proc)
-        parts = self._parts
-        if parts is None or parts[0] is not proc:
-            parts = self._parts = (proc, _stateful_parts(proc), _plain_parts(proc))
-        snapshots += [_snapshot(part) for part in parts[1]]
-        snapshots += [_snapshot_plain(part) for part in parts[2]]
+        if save:
+            parts = self._parts
+            if parts is None or parts[0] is not proc:
+                parts = self._parts = (proc, _stateful_parts(proc), _plain_parts(proc))
+            snapshots += [_snapshot(part) for part in parts[1]]
+            snapshots += [_snapshot_plain(part) for part in parts[2]]
         saved = len(snapshots)
         try:
             result = step(proc)

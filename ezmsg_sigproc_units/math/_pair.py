@@ -129,8 +129,10 @@ class _PairUnit(FaultContainment, ez.Unit):
         return self._PROCESSOR()
 
     def _push(self, side: int, message: AxisArray) -> list[AxisArray]:
-        """The outputs that ``message`` (on input A: 0, B: 1) completes, faults contained."""
-        return self._run_input(lambda proc: self._step(proc, side, message), message) or []
+        """The outputs that ``message`` (on input A: 0, B: 1) completes, faults contained
+        (nothing is saved per message: ``_step`` puts the queues back itself)."""
+        return self._run_input(lambda proc: self._step(proc, side, message), message,
+                               save=False) or []
 
     def _step(self, proc: _PairProcessor, side: int, message: AxisArray) -> list[AxisArray]:
         check_message(message)
@@ -141,13 +143,15 @@ class _PairUnit(FaultContainment, ez.Unit):
             try:
                 out = proc()
             except MALFORMED_INPUT as exc:
+                # Blame the queued partner only when it alone broke its input's pattern;
+                # the other message goes back to the head of its queue.
                 mine, other = pair[side], pair[1 - side]
-                if mine is not message or not (self._changed(1 - side, other)
-                                               and not self._changed(side, mine)):
-                    raise  # the arriving message is blamed (the state is put back)
-                # Only the queued partner broke the pattern: drop it, keep the arrival.
-                (st.queue_a if side == 0 else st.queue_b).appendleft(mine)
-                self._drop(other, exc)
+                blamed = (1 - side if self._changed(1 - side, other)
+                          and not self._changed(side, mine) else side)
+                (st.queue_a if blamed == 1 else st.queue_b).appendleft(pair[1 - blamed])
+                if pair[blamed] is message:
+                    raise  # dropped, logged and counted by _run_input
+                self._drop(pair[blamed], exc)
                 continue
             self._layouts = [_layout(pair[0]), _layout(pair[1])]
             materialize(out.data)  # lazy backends compute before the message leaves
