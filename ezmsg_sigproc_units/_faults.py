@@ -117,13 +117,15 @@ def _snapshot(proc: BaseStatefulProcessor) -> tuple:
 
 
 def _snapshot_plain(proc: typing.Any) -> tuple:
-    """``_snapshot`` of a processor of its own (not ezmsg-baseproc's), whose attributes may
-    hold its queues and caches directly: those containers are copied too."""
+    """``_snapshot`` of a processor of its own (not ezmsg-baseproc's). One without a
+    ``_state`` keeps its state in its attributes (queues, buffers by input): the containers
+    among them are copied too; one with a ``_state`` keeps only caches there."""
     snapshot = _snapshot(proc)
-    attrs = snapshot[1]  # a copy already
-    for k, v in attrs.items():
-        if type(v) in _CONTAINERS:
-            attrs[k] = copy.copy(v)
+    if snapshot[2] is None:
+        attrs = snapshot[1]  # a copy already
+        for k, v in attrs.items():
+            if type(v) in _CONTAINERS:
+                attrs[k] = copy.copy(v)
     return snapshot
 
 
