@@ -141,8 +141,8 @@ class EWM(FaultContainment, ez.Unit):
             except MALFORMED_INPUT as exc:
                 # Drop the one whose dims differ from its input's last ones; the other
                 # waits for the next message of the other input. Neither or both: both go.
-                odd = [m is not None and list(m.dims) != list(msg.dims)
-                       for m, msg in zip(last, (signal, buffer), strict=True)]
+                odd = [dims is not None and dims != list(msg.dims)
+                       for dims, msg in zip(last, (signal, buffer), strict=True)]
                 if not odd[1]:
                     self._drop(signal, exc)
                     signal = None
@@ -150,7 +150,7 @@ class EWM(FaultContainment, ez.Unit):
                     self._drop(buffer, exc)
                     buffer = None
                 continue
-            last, signal, buffer = (signal, buffer), None, None
+            last, signal, buffer = (list(signal.dims), list(buffer.dims)), None, None
             yield self.OUTPUT_SIGNAL, out
 
 
