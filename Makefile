@@ -58,7 +58,7 @@ $(PEER)/.done: constraints/test.txt
 
 lint: $(VENV)/.test
 	$(PY) -m pip install -q "ruff>=0.5"
-	$(VENV)/bin/ruff check ezmsg_sigproc_units examples tests benchmarks
+	$(VENV)/bin/ruff check ezmsg_sigproc_units examples tests benchmarks tools docs
 
 ## docs: the documentation site (warnings are errors; figures drawn at build time) into
 ## docs/_build/html. The test suite builds it too (tests/test_docs.py), so it cannot rot.
