@@ -30,7 +30,7 @@ from ezmsg.baseproc import (
 )
 from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
 
-from ezmsg_sigproc_units._faults import _checked_settings, _clone
+from ezmsg_sigproc_units._state_snapshots import _checked_settings, _clone
 from ezmsg_sigproc_units._units import TransformerUnit
 from ezmsg_sigproc_units.bandpower import BandPower, BandPowerSettings
 from ezmsg_sigproc_units.butterworthfilter import (
