@@ -349,8 +349,10 @@ class HoardState(ez.State):
 
 
 class Hoard(ez.Unit):
-    """A deliberate leak for testing the checks: passes every message on and keeps a copy
-    of its data for ever."""
+    """A deliberate leak for testing the checks: passes every message on and keeps its data
+    for ever, eight times over (about 20 kB a 10 x 64 float32 message), so that a short run's
+    leak stands clear of the allocator's reuse of freed memory: with one copy (2.5 kB), the
+    second half of a 5,000-message run once grew RSS by only 256 kB."""
 
     STATE = HoardState
     INPUT_SIGNAL = ez.InputStream(AxisArray)
@@ -359,7 +361,7 @@ class Hoard(ez.Unit):
     @ez.subscriber(INPUT_SIGNAL)
     @ez.publisher(OUTPUT_SIGNAL)
     async def on_signal(self, msg: AxisArray) -> Any:
-        self.STATE.kept.append(np.array(msg.data, copy=True))
+        self.STATE.kept.append(np.tile(np.asarray(msg.data), (1, 8)))  # a new, written array
         yield self.OUTPUT_SIGNAL, msg
 
 
