@@ -24,7 +24,7 @@ from typing import Any
 import ezmsg.core as ez
 from ezmsg.baseproc.units import get_base_adaptive_transformer_type, get_base_transformer_type
 
-from ._units import AdaptiveUnit, TransformerUnit, WindowedUnit, has_no_windows
+from ._units import AdaptiveUnit, TransformerUnit, WindowedUnit
 from ._validate import changed_fields
 
 _BASES = (WindowedUnit, AdaptiveUnit, TransformerUnit)  # most specific first
@@ -97,11 +97,14 @@ class Stage:
     processor: Any
 
     def __post_init__(self) -> None:
-        # A windowed Unit's own ``_window_dims`` / ``_outputs`` read only ``processor`` and
-        # ``WINDOW_DIMS``: this view lets the stage call them without a Unit instance.
-        self._view = (types.SimpleNamespace(processor=self.processor,
-                                            WINDOW_DIMS=self.unit.WINDOW_DIMS)
-                      if issubclass(self.unit, WindowedUnit) else None)
+        # The Unit's own publishing rule (``_to_publish``) runs on this view, which holds what
+        # the rule reads (a windowed Unit's ``_window_dims`` / ``_outputs`` read ``processor``
+        # and ``WINDOW_DIMS``), so a stage needs no Unit instance.
+        view = self._view = types.SimpleNamespace(
+            processor=self.processor, WINDOW_DIMS=getattr(self.unit, "WINDOW_DIMS", ()))
+        for name in ("_window_dims", "_outputs"):
+            if hasattr(self.unit, name):
+                setattr(view, name, types.MethodType(getattr(self.unit, name), view))
 
     @classmethod
     def build(cls, entry: Any, where: str) -> Stage:
@@ -122,15 +125,7 @@ class Stage:
     def published(self, message: Any, result: Any) -> list:
         """The messages this stage's Unit would publish for ``result`` (its processor's
         output for ``message``), not materialised."""
-        if result is None:
-            return []
-        view = self._view
-        if view is None:
-            return result if isinstance(result, list) else [result]
-        if type(result) is not list and has_no_windows(
-                result, self.unit._window_dims(view, message)):
-            return []
-        return list(self.unit._outputs(view, message, result))
+        return self.unit._to_publish(self._view, message, result)
 
 
 def same_settings(stage: Stage, unit: type, settings: ez.Settings) -> bool:

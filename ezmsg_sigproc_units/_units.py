@@ -35,12 +35,15 @@ from ._faults import _DROPPED, FaultContainment
 
 # ---- the Unit bases ----------------------------------------------------------------------
 
-def _published(result: typing.Any) -> list:
-    """The messages to publish for a processor's ``result`` (None or dropped: none; a list,
-    as the torch-hosted decoders return one message per output head: each), materialised."""
+def _messages(result: typing.Any) -> list:
+    """The messages a processor's ``result`` stands for (None or dropped: none; a list, as the
+    torch-hosted decoders return one message per output head: each)."""
     if result is None or result is _DROPPED:
         return []
-    outs = result if isinstance(result, list) else [result]
+    return result if isinstance(result, list) else [result]
+
+
+def _materialized(outs: list) -> list:
     for out in outs:
         materialize(out.data)
     return outs
@@ -55,6 +58,11 @@ class TransformerUnit(
     """A transformer Unit whose published outputs are materialised and whose faults are
     contained."""
 
+    def _to_publish(self, message: typing.Any, result: typing.Any) -> list:
+        """The messages this Unit publishes for its processor's ``result`` on ``message``,
+        not yet materialised (``Pipeline`` stages follow the same rule)."""
+        return _messages(result)
+
     # The base tasks must be replaced with their decorators repeated, or ezmsg keeps them.
     @ez.subscriber(BaseTransformerUnit.INPUT_SETTINGS)
     async def on_settings(self, msg: typing.Any) -> None:
@@ -64,7 +72,8 @@ class TransformerUnit(
     @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        for out in _published(await self._run_processor("__acall__", message)):
+        result = await self._run_processor("__acall__", message)
+        for out in _materialized(self._to_publish(message, result)):
             yield self.OUTPUT_SIGNAL, out
 
 
@@ -79,6 +88,10 @@ class AdaptiveUnit(
     its decoded sample goes to ``OUTPUT_SAMPLE``) whose published outputs are materialised
     and whose faults are contained."""
 
+    def _to_publish(self, message: typing.Any, result: typing.Any) -> list:
+        """The messages the signal path publishes for the processor's ``result``."""
+        return _messages(result)
+
     @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SETTINGS)
     async def on_settings(self, msg: typing.Any) -> None:
         self._settings_update(msg)
@@ -87,14 +100,16 @@ class AdaptiveUnit(
     @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SIGNAL)
     @profile_subpub(trace_oldest=False)
     async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        for out in _published(await self._run_processor("__acall__", message)):
+        result = await self._run_processor("__acall__", message)
+        for out in _materialized(self._to_publish(message, result)):
             yield self.OUTPUT_SIGNAL, out
 
     @ez.subscriber(BaseAdaptiveTransformerUnit.INPUT_SAMPLE)
     @ez.publisher(BaseAdaptiveTransformerUnit.OUTPUT_SAMPLE)
     @profile_subpub(trace_oldest=False)
     async def on_sample(self, msg: typing.Any) -> typing.AsyncGenerator:
-        for out in _published(await self._run_processor("apartial_fit_transform", msg)):
+        result = await self._run_processor("apartial_fit_transform", msg)
+        for out in _materialized(_messages(result)):
             yield self.OUTPUT_SAMPLE, out
 
 
@@ -127,14 +142,8 @@ class WindowedUnit(
     def _outputs(self, message: typing.Any, result: typing.Any) -> typing.Iterable[typing.Any]:
         return (result,)
 
-    @ez.subscriber(BaseTransformerUnit.INPUT_SIGNAL)
-    @ez.publisher(BaseTransformerUnit.OUTPUT_SIGNAL)
-    @profile_subpub(trace_oldest=False)
-    async def on_signal(self, message: typing.Any) -> typing.AsyncGenerator:
-        result = await self._run_processor("__acall__", message)
-        if result is None or result is _DROPPED or (type(result) is not list
-                              and has_no_windows(result, self._window_dims(message))):
-            return
-        for out in self._outputs(message, result):
-            materialize(out.data)
-            yield self.OUTPUT_SIGNAL, out
+    def _to_publish(self, message: typing.Any, result: typing.Any) -> list:
+        if result is None or result is _DROPPED or (
+                type(result) is not list and has_no_windows(result, self._window_dims(message))):
+            return []
+        return list(self._outputs(message, result))

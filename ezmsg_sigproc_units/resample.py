@@ -312,11 +312,9 @@ class ResampleUnit(WindowedUnit[ResampleSettings, AxisArray, AxisArray, Resample
             processor.push_reference(message)
             return processor.drain_reference()  # what the signal already received completes
 
-        out = self._run_input(push, message)
-        if out is not None and not has_no_windows(out, (self.processor.state.axis,)):
-            for msg in self._outputs(message, out):
-                materialize(msg.data)
-                yield self.OUTPUT_SIGNAL, msg
+        for msg in self._to_publish(message, self._run_input(push, message)):
+            materialize(msg.data)
+            yield self.OUTPUT_SIGNAL, msg
 
 Resample = ResampleUnit
 
